@@ -1,0 +1,55 @@
+// Token decoding. Decoding never implies trust: the result carries the header and claims and a
+// separate signature status. base64url is decoded strictly; errors are Status values with a
+// reason a user can read ("segment 2 is not base64url"), never exceptions. Sizes and JSON depth
+// are bounded. No network or file access ever happens here (jku/x5u/kid are data, not pointers).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/status.h"
+
+namespace authscope {
+
+enum class TokenFormat { kJws, kJwe, kOpaque };
+
+enum class SignatureStatus {
+  kUnverified,      // not checked (no key set given)
+  kVerified,
+  kBadSignature,
+  kUnknownKey,      // no key with this kid among the JWKS seen
+  kUnsupportedAlg,
+  kAlgNone,
+  kNotVerifiable,   // e.g. Microsoft Graph access tokens (header nonce): only Graph can verify
+  kRedacted,        // the signature was removed at rest
+};
+const char* to_string(SignatureStatus s);
+
+struct DecodedToken {
+  TokenFormat format = TokenFormat::kOpaque;
+  nlohmann::json header = nlohmann::json::object();  // JWS/JWE protected header
+  nlohmann::json claims = nlohmann::json::object();  // JWS payload
+  std::string signing_input;                         // "b64header.b64payload"
+  std::string signature;                             // raw signature bytes (empty if redacted)
+  std::string fingerprint;                           // hex SHA-256 of the raw token text
+};
+
+inline constexpr size_t kMaxTokenBytes = 64 * 1024;
+inline constexpr int kMaxJsonDepth = 32;
+
+// Recognises a JWS (3 parts), a JWE (5 parts) or an opaque token. An input that looks like a JWT
+// but is malformed is an error with the reason.
+Result<DecodedToken> decode_token(std::string_view raw);
+
+Result<std::string> base64url_decode(std::string_view in);  // strict: no padding, alphabet only
+std::string base64url_encode(std::string_view bytes);
+std::string sha256_hex(std::string_view bytes);
+std::string sha256_bytes(std::string_view bytes);
+
+}  // namespace authscope

@@ -1,0 +1,73 @@
+// FlowStore: where captured flows and the findings about them live.
+//
+// Threading contract: enqueue() may be called from the proxy's event loop thread and never
+// blocks on disk (the SQLite implementation hands flows to its own writer thread, which commits
+// them in batched transactions). Every other method is for CLI/analysis code and may block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/finding.h"
+#include "model/flow.h"
+#include "model/status.h"
+
+namespace authscope {
+
+struct FlowSummary {  // what `authscope flows` lists, without loading bodies
+  int64_t id = 0;
+  FlowKind kind = FlowKind::kHttp;
+  int64_t start_us = 0;
+  int64_t duration_us = 0;
+  std::string client_addr;
+  std::string scheme, host;
+  uint16_t port = 0;
+  std::string method, target;
+  int status = 0;  // 0: no response
+  uint64_t request_bytes = 0, response_bytes = 0;
+  std::optional<std::string> error;
+};
+
+class FlowStore {
+ public:
+  virtual ~FlowStore() = default;
+
+  // Assigns the flow an id when it has none (id == 0) and queues it for writing.
+  // Thread-safe, never blocks on disk. Returns the flow's id.
+  virtual int64_t enqueue(Flow flow) = 0;
+  // Blocks until every flow enqueued before the call is committed.
+  virtual Status flush() = 0;
+
+  virtual Result<std::vector<FlowSummary>> list() = 0;
+  virtual Result<std::optional<Flow>> load(int64_t id) = 0;
+  // Streams every flow in id order without holding them all in memory; stop early by
+  // returning false from `visit`.
+  virtual Status for_each(const std::function<bool(const Flow&)>& visit) = 0;
+  virtual Result<int64_t> count() = 0;
+
+  // Findings of the last analysis, replaced as a whole.
+  virtual Status replace_findings(const std::vector<Finding>& findings) = 0;
+  virtual Result<std::vector<Finding>> load_findings() = 0;
+};
+
+struct SqliteStoreOptions {
+  // Runs on the writer thread before a flow is written (redaction of secrets lives in
+  // analyzers/, which storage must not include; the CLI wires it in).
+  std::function<void(Flow&)> before_write;
+  // Runs on the writer thread after a batch is committed, with the flows as written.
+  std::function<void(const std::vector<Flow>&)> after_commit;
+  int commit_interval_ms = 200;   // a batch commits at least this often while flows arrive
+  size_t batch_max_flows = 512;   // ... or when this many are queued
+  bool read_only = false;         // CLI readers open without creating the file
+};
+
+// Opens (creating with mode 0600 when missing, unless read_only) and migrates a SQLite store.
+// A schema newer than this build understands is refused with a clear message.
+Result<std::unique_ptr<FlowStore>> open_sqlite_store(const std::string& path,
+                                                     SqliteStoreOptions options = {});
+
+}  // namespace authscope
