@@ -18,6 +18,7 @@
 namespace authscope {
 
 struct RulePack;  // analyzers/rule_pack.h
+struct Exchange;  // analyzers/exchanges.h
 
 // Loads every *.json in `dir` as one pack; an error names the file and the JSON path, and
 // nothing is half-loaded.
@@ -35,6 +36,9 @@ class Analysis {
   void add(const Flow& flow);
   std::vector<Finding> findings() const;  // sorted with finding_less
   size_t flows_seen() const;
+  // The reconstructed OAuth/OIDC exchanges so far (for sequence diagrams in reports).
+  std::vector<Exchange> exchanges() const;
+  const RulePack& pack() const;
 
  private:
   struct State;

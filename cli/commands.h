@@ -19,11 +19,13 @@ using CommandHandler = int (*)(CommandContext& ctx);
 
 struct Command {
   const char* name;
-  const char* help;  // one line
+  const char* help;   // one line
+  const char* usage;  // synopsis after "authscope NAME", printed with usage errors
   CommandHandler handler;
 };
 
 const std::vector<Command>& commands();
+const Command* find_command(const std::string& name);
 
 // Handlers, one file each under cli/ (cmd_<name>.cpp).
 int cmd_proxy(CommandContext& ctx);
@@ -39,7 +41,8 @@ int cmd_export(CommandContext& ctx);
 int cmd_env(CommandContext& ctx);
 int cmd_ca(CommandContext& ctx);
 
-// $AUTHSCOPE_HOME, default ~/.authscope (created with mode 0700 when missing).
+// $AUTHSCOPE_HOME, default ~/.authscope (created with mode 0700 when missing). Throws
+// std::runtime_error when it cannot be created (start-up code: run_cli turns it into exit 1).
 std::string authscope_home();
 std::string default_db_path();  // $AUTHSCOPE_HOME/flows.db
 

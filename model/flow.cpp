@@ -20,7 +20,11 @@ std::string Flow::path_and_query() const {
   auto path = t.find('/', scheme_end + 3);
   auto query = t.find('?', scheme_end + 3);
   if (path == std::string::npos && query == std::string::npos) return "/";
-  if (path == std::string::npos || (query != std::string::npos && query < path)) return "/" + t.substr(query);
+  if (path == std::string::npos || (query != std::string::npos && query < path)) {
+    std::string out = "/";
+    out.append(t, query, std::string::npos);
+    return out;
+  }
   return t.substr(path);
 }
 
@@ -31,7 +35,10 @@ std::string Flow::url() const {
   const bool default_port = (s == "https" && port == 443) || (s == "http" && port == 80) || port == 0;
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::string out = s + "://" + h;
-  if (!default_port) out += ":" + std::to_string(port);
+  if (!default_port) {
+    out += ':';
+    out += std::to_string(port);
+  }
   return out + path_and_query();
 }
 

@@ -39,8 +39,13 @@ class FlowStore {
   // Assigns the flow an id when it has none (id == 0) and queues it for writing.
   // Thread-safe, never blocks on disk. Returns the flow's id.
   virtual int64_t enqueue(Flow flow) = 0;
-  // Blocks until every flow enqueued before the call is committed.
+  // Blocks until every flow enqueued before the call is committed. When the store cannot write
+  // (disk full, read-only file, lock held too long) it returns that error after one more failed
+  // attempt instead of blocking forever; the flows stay queued and are retried.
   virtual Status flush() = 0;
+  // Why writing is failing right now, or how many flows were lost (queue bound exceeded while
+  // writes failed); OK while everything enqueued is being written. Cheap; any thread.
+  virtual Status last_error() const { return Status::Ok(); }
 
   virtual Result<std::vector<FlowSummary>> list() = 0;
   virtual Result<std::optional<Flow>> load(int64_t id) = 0;
@@ -63,10 +68,22 @@ struct SqliteStoreOptions {
   int commit_interval_ms = 200;   // a batch commits at least this often while flows arrive
   size_t batch_max_flows = 512;   // ... or when this many are queued
   bool read_only = false;         // CLI readers open without creating the file
+  // While writes fail, flows wait in memory up to these bounds; beyond them enqueue() drops the
+  // new flow (its id is still returned), counts it, and last_error() says how many were lost.
+  size_t max_queued_flows = 100000;
+  size_t max_queued_bytes = size_t{256} << 20;
+  int retry_interval_ms = 1000;   // pause between attempts while writes fail
+  int busy_timeout_ms = 5000;     // how long a statement waits for another process's lock
+  // Largest size the file may grow to (0: no limit). Beyond it writes fail like a full disk
+  // (SQLITE_FULL): flows wait in the queue and last_error() says so.
+  uint64_t max_db_bytes = 0;
 };
 
 // Opens (creating with mode 0600 when missing, unless read_only) and migrates a SQLite store.
-// A schema newer than this build understands is refused with a clear message.
+// A schema newer than this build understands is refused with a clear message. A read_only open
+// of a file at an older schema upgrades it first when the file is writable. Readers see only
+// committed flows: call flush() to see what was just enqueued. The destructor flushes (a few
+// bounded attempts) and joins the writer thread.
 Result<std::unique_ptr<FlowStore>> open_sqlite_store(const std::string& path,
                                                      SqliteStoreOptions options = {});
 

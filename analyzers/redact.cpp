@@ -1,0 +1,570 @@
+#include "analyzers/redact.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "analyzers/http_text.h"
+#include "analyzers/jwt.h"
+
+namespace authscope {
+namespace {
+
+constexpr std::string_view kSha256Marker = "authscope-redacted:sha256=";
+constexpr std::string_view kS256Marker = "authscope-redacted:s256=";
+constexpr std::string_view kPasswordMarker = "authscope-redacted:password";
+constexpr size_t kMaxJsonWalkNodes = 100000;
+
+enum class SecretClass { kNone, kToken, kPassword, kVerifier };
+
+// Form/query/JSON member names whose values are credentials. Tokens keep their claims (JWT) or
+// become fingerprinted markers; passwords lose everything; verifiers keep their S256.
+SecretClass classify_name(std::string_view name) {
+  static constexpr std::array<std::string_view, 22> kTokenNames = {
+      "code", "access_token", "id_token", "refresh_token", "assertion", "client_assertion",
+      "id_token_hint", "device_code", "subject_token", "actor_token", "client_secret", "token",
+      "request", "otc", "flowToken", "clientSecret", "secretText", "primaryKey", "secondaryKey",
+      "primaryConnectionString", "secondaryConnectionString", "sessionToken"};
+  for (auto n : kTokenNames) {
+    if (name == n) return SecretClass::kToken;
+  }
+  if (iequals(name, "password") || iequals(name, "passwd") || iequals(name, "pwd")) return SecretClass::kPassword;
+  if (name == "code_verifier") return SecretClass::kVerifier;
+  return SecretClass::kNone;
+}
+
+// In JSON documents "code" and "request" are everyday member names (ARM errors are
+// {"error":{"code":"LinkedAuthorizationFailed",...}}), never OAuth parameters.
+SecretClass classify_json_name(std::string_view name) {
+  if (name == "code" || name == "request") return SecretClass::kNone;
+  return classify_name(name);
+}
+
+std::string redact_by_class(SecretClass cls, std::string_view value) {
+  if (value.empty() || is_redacted(value)) return std::string(value);
+  switch (cls) {
+    case SecretClass::kToken: return redact_token(value);
+    case SecretClass::kPassword: return std::string(kPasswordMarker);
+    case SecretClass::kVerifier: return verifier_marker(value);
+    case SecretClass::kNone: break;
+  }
+  // Not a named credential, but a JWT anywhere is a bearer credential until proven otherwise.
+  if (looks_like_jwt(value)) return redact_token(value);
+  return std::string(value);
+}
+
+bool is_token_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.';
+}
+
+// Replaces every JWS/JWE in free text by its redacted form (signatures removed). A run already
+// followed by a marker ("h.c.authscope-redacted:sha256=...") is left alone. Returns true when
+// something changed. Linear in the text size.
+// In a URL or form body (`url_context`) the marker is percent-encoded, so a second pass parses
+// the same pairs (a raw ':' or '=' would shift where names and values split).
+bool redact_jwts_in_text(std::string& text, bool url_context = false) {
+  bool changed = false;
+  std::string out;
+  size_t copied = 0, pos = 0;
+  while (true) {
+    size_t start = text.find("eyJ", pos);
+    if (start == std::string::npos) break;
+    if (start > 0 && is_token_char(text[start - 1])) {  // middle of a longer run
+      pos = start + 3;
+      continue;
+    }
+    size_t end = start;
+    while (end < text.size() && is_token_char(text[end])) ++end;
+    while (end > start && text[end - 1] == '.') --end;
+    std::string_view run(text.data() + start, end - start);
+    pos = end > start ? end : start + 3;
+    bool followed_by_marker = end < text.size() && run.size() >= 18 &&
+                              run.substr(run.size() - 18) == "authscope-redacted" &&
+                              (text[end] == ':' || istarts_with(std::string_view(text).substr(end), "%3A"));
+    if (followed_by_marker || !looks_like_jwt(run)) continue;
+    auto decoded = decode_token(run);
+    if (!decoded.ok()) continue;
+    out.append(text, copied, start - copied);
+    out += url_context ? url_encode(redact_token(run)) : redact_token(run);
+    copied = end;
+    changed = true;
+  }
+  if (changed) {
+    out.append(text, copied, std::string::npos);
+    text = std::move(out);
+  }
+  return changed;
+}
+
+// Rewrites an application/x-www-form-urlencoded string (a body, a query or a fragment) keeping
+// every untouched byte; changed values are re-encoded. Returns true when something changed.
+bool redact_form_text(std::string& encoded) {
+  std::string out;
+  out.reserve(encoded.size());
+  bool changed = false;
+  size_t pos = 0;
+  size_t pairs = 0;
+  while (pos <= encoded.size()) {
+    size_t amp = encoded.find('&', pos);
+    if (amp == std::string::npos) amp = encoded.size();
+    std::string_view segment(encoded.data() + pos, amp - pos);
+    size_t eq = segment.find('=');
+    bool rewritten = false;
+    if (eq != std::string_view::npos && ++pairs <= kMaxFormPairs) {
+      std::string name = url_decode(segment.substr(0, eq));
+      std::string value = url_decode(segment.substr(eq + 1));
+      std::string redacted = redact_by_class(classify_name(name), value);
+      if (redacted != value) {
+        out.append(segment.substr(0, eq + 1));
+        out += url_encode(redacted);
+        rewritten = changed = true;
+      }
+    }
+    if (!rewritten) out.append(segment);
+    if (amp == encoded.size()) break;
+    out.push_back('&');
+    pos = amp + 1;
+  }
+  if (changed) encoded = std::move(out);
+  return changed;
+}
+
+// Query and fragment of a URL or request target.
+bool redact_url(std::string& url) {
+  size_t q = url.find('?');
+  size_t h = url.find('#');
+  if (q != std::string::npos && h != std::string::npos && q > h) q = std::string::npos;  // '?' in fragment
+  std::string base = url.substr(0, std::min(q, h));
+  std::string query = q == std::string::npos ? "" : url.substr(q + 1, (h == std::string::npos ? url.size() : h) - q - 1);
+  std::string fragment = h == std::string::npos ? "" : url.substr(h + 1);
+  bool changed = false;
+  if (q != std::string::npos) changed |= redact_form_text(query);
+  if (h != std::string::npos) changed |= redact_form_text(fragment);
+  if (!changed) return false;
+  std::string out = base;
+  if (q != std::string::npos) out += "?" + query;
+  if (h != std::string::npos) out += "#" + fragment;
+  url = std::move(out);
+  return true;
+}
+
+bool is_scheme_word(std::string_view w) {
+  return iequals(w, "Bearer") || iequals(w, "EncryptedBearer") || iequals(w, "PoP") || iequals(w, "Basic") ||
+         iequals(w, "Negotiate") || iequals(w, "NTLM") || iequals(w, "Digest");
+}
+
+// "Scheme cred[, Scheme cred]": every credential run is replaced in place, so separators and
+// spacing (which aux-header-invalid checks) survive byte for byte.
+bool redact_credentials_header(std::string& value) {
+  std::string out;
+  bool changed = false;
+  size_t pos = 0;
+  bool after_basic = false;
+  while (pos < value.size()) {
+    size_t start = value.find_first_not_of(" \t,;", pos);
+    out.append(value, pos, (start == std::string::npos ? value.size() : start) - pos);
+    if (start == std::string::npos) break;
+    size_t end = value.find_first_of(" \t,;", start);
+    if (end == std::string::npos) end = value.size();
+    std::string_view run(value.data() + start, end - start);
+    if (is_scheme_word(run)) {
+      out.append(run);
+      after_basic = iequals(run, "Basic");
+    } else {
+      std::string red = is_redacted(run) ? std::string(run)
+                        : after_basic    ? secret_marker(run)  // base64(user:password): no claims
+                                         : redact_token(run);
+      changed |= red != run;
+      out += red;
+      after_basic = false;
+    }
+    pos = end;
+  }
+  if (changed) value = std::move(out);
+  return changed;
+}
+
+// Cookie: "a=1; b=2" (RFC 6265 §4.2.1). Every value is a session credential for somebody
+// (ESTSAUTH, ESTSAUTHPERSISTENT, buid, fpc, ...): all become fingerprinted markers.
+bool redact_cookie_header(std::string& value) {
+  std::string out;
+  bool changed = false;
+  size_t pos = 0;
+  while (pos <= value.size()) {
+    size_t semi = value.find(';', pos);
+    if (semi == std::string::npos) semi = value.size();
+    std::string_view pair(value.data() + pos, semi - pos);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view v = trim(pair.substr(eq + 1));
+      if (!v.empty() && !is_redacted(v)) {
+        out.append(pair.substr(0, eq + 1));
+        out += secret_marker(v);
+        changed = true;
+      } else {
+        out.append(pair);
+      }
+    } else {
+      out.append(pair);
+    }
+    if (semi == value.size()) break;
+    out.push_back(';');
+    pos = semi + 1;
+  }
+  if (changed) value = std::move(out);
+  return changed;
+}
+
+// Set-Cookie: "name=value; attrs" (RFC 6265 §4.1.1): only the value is secret.
+bool redact_set_cookie_header(std::string& value) {
+  size_t semi = value.find(';');
+  std::string first = value.substr(0, semi);
+  size_t eq = first.find('=');
+  if (eq == std::string::npos) return false;
+  std::string_view v = trim(std::string_view(first).substr(eq + 1));
+  if (v.empty() || is_redacted(v)) return false;
+  std::string rest = semi == std::string::npos ? "" : value.substr(semi);
+  value = first.substr(0, eq + 1) + secret_marker(v) + rest;
+  return true;
+}
+
+bool header_name_is_secret(std::string_view name) {
+  std::string n = ascii_lower(name);
+  return n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
+         n.find("api-key") != std::string::npos || n.find("apikey") != std::string::npos ||
+         n.find("subscription-key") != std::string::npos || n.find("functions-key") != std::string::npos ||
+         n == "x-ms-refreshtokencredential" || n == "x-ms-devicecredential";
+}
+
+void redact_headers(Headers& headers, bool is_request) {
+  for (auto& f : headers.fields()) {
+    if (iequals(f.name, "Authorization") || iequals(f.name, "Proxy-Authorization") ||
+        iequals(f.name, "x-ms-authorization-auxiliary")) {
+      redact_credentials_header(f.value);
+    } else if (iequals(f.name, "Cookie")) {
+      redact_cookie_header(f.value);
+    } else if (iequals(f.name, "Set-Cookie")) {
+      redact_set_cookie_header(f.value);
+    } else if (iequals(f.name, "Location") || iequals(f.name, "Referer") || iequals(f.name, "Content-Location") ||
+               iequals(f.name, "Refresh")) {
+      redact_url(f.value);
+      redact_jwts_in_text(f.value, true);
+    } else if (header_name_is_secret(f.name) && !iequals(f.name, "x-ms-token-aad-expires-on")) {
+      std::string_view v = trim(f.value);
+      if (!v.empty() && !is_redacted(v)) f.value = redact_token(v);
+    } else {
+      redact_jwts_in_text(f.value);
+    }
+  }
+  (void)is_request;
+}
+
+// --- JSON bodies -----------------------------------------------------------------------------
+
+// Collects (raw -> redacted) replacements from a parsed document, bounded in nodes visited.
+void collect_json_secrets(const nlohmann::ordered_json& node, SecretClass inherited,
+                          std::vector<std::pair<std::string, std::string>>* out, size_t* budget) {
+  if (*budget == 0) return;
+  --*budget;
+  if (node.is_object()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      SecretClass cls = classify_json_name(it.key());
+      collect_json_secrets(it.value(), cls, out, budget);
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) collect_json_secrets(v, inherited, out, budget);
+  } else if (node.is_string()) {
+    const std::string& s = node.get_ref<const std::string&>();
+    std::string red = redact_by_class(inherited, s);
+    if (red != s) out->emplace_back(s, std::move(red));
+  }
+}
+
+void apply_json_secrets(nlohmann::ordered_json& node, SecretClass inherited, size_t* budget) {
+  if (*budget == 0) return;
+  --*budget;
+  if (node.is_object()) {
+    for (auto it = node.begin(); it != node.end(); ++it) apply_json_secrets(it.value(), classify_json_name(it.key()), budget);
+  } else if (node.is_array()) {
+    for (auto& v : node) apply_json_secrets(v, inherited, budget);
+  } else if (node.is_string()) {
+    std::string red = redact_by_class(inherited, node.get_ref<const std::string&>());
+    node = red;
+  }
+}
+
+size_t replace_all(std::string& text, std::string_view from, std::string_view to) {
+  if (from.empty()) return 0;
+  size_t count = 0;
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + from.size())) {
+    out.append(text, copied, at - copied);
+    out.append(to);
+    copied = at + from.size();
+    ++count;
+  }
+  if (count) {
+    out.append(text, copied, std::string::npos);
+    text = std::move(out);
+  }
+  return count;
+}
+
+// Rewrites secrets in a JSON text. Values are replaced in the text itself (so formatting and
+// number spelling survive); when a value is written with escapes the text cannot be matched, and
+// the document is re-serialized instead. Returns true when something changed.
+bool redact_json_text(std::string& text) {
+  if (text.size() > kMaxJsonBodyBytes || json_depth_exceeds(text, kMaxJsonBodyDepth)) return false;
+  auto doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded()) return false;
+  std::vector<std::pair<std::string, std::string>> secrets;
+  size_t budget = kMaxJsonWalkNodes;
+  collect_json_secrets(doc, SecretClass::kNone, &secrets, &budget);
+  if (secrets.empty()) return false;
+  // Longest first, so a secret that contains another is replaced whole.
+  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  std::string candidate = text;
+  bool all_found = true;
+  for (const auto& [raw, red] : secrets) {
+    nlohmann::ordered_json quoted_raw = raw, quoted_red = red;
+    // Quoted match: "<raw>" exactly as nlohmann would write it (short secrets never match
+    // inside other strings this way).
+    if (replace_all(candidate, quoted_raw.dump(), quoted_red.dump()) == 0) all_found = false;
+  }
+  if (all_found) {
+    text = std::move(candidate);
+  } else {
+    budget = kMaxJsonWalkNodes;
+    apply_json_secrets(doc, SecretClass::kNone, &budget);
+    text = doc.dump();
+  }
+  return true;
+}
+
+// For JSON that does not parse (a body cut at the capture limit, a broken server): find
+// "name" : "value" pairs of credential members by scanning, and redact the values in place.
+bool redact_json_like_text(std::string& text) {
+  static constexpr std::array<std::string_view, 12> kNames = {
+      "access_token", "id_token", "refresh_token", "assertion", "client_assertion", "device_code",
+      "client_secret", "subject_token", "actor_token", "password", "secretText", "code_verifier"};
+  bool changed = false;
+  for (std::string_view name : kNames) {
+    const std::string quoted = "\"" + std::string(name) + "\"";
+    size_t pos = 0;
+    for (int guard = 0; guard < 1024; ++guard) {
+      size_t at = text.find(quoted, pos);
+      if (at == std::string::npos) break;
+      size_t i = at + quoted.size();
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) ++i;
+      if (i >= text.size() || text[i] != ':') {
+        pos = at + quoted.size();
+        continue;
+      }
+      ++i;
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) ++i;
+      if (i >= text.size() || text[i] != '"') {
+        pos = i;
+        continue;
+      }
+      size_t start = i + 1, end = start;
+      while (end < text.size() && text[end] != '"') end += (text[end] == '\\') ? 2 : 1;
+      end = std::min(end, text.size());
+      std::string value = text.substr(start, end - start);
+      std::string red = redact_by_class(classify_name(name), value);
+      if (red != value) {
+        text.replace(start, end - start, red);
+        changed = true;
+        end = start + red.size();
+      }
+      pos = end;
+    }
+  }
+  return changed;
+}
+
+// OAuth 2.0 Form Post Response Mode: <input type="hidden" name="code" value="..."/>.
+bool redact_html_form_post(std::string& html) {
+  bool changed = false;
+  size_t pos = 0;
+  for (int guard = 0; guard < 1024; ++guard) {
+    size_t start = html.find("<input", pos);
+    if (start == std::string::npos) break;
+    size_t end = html.find('>', start);
+    if (end == std::string::npos) break;
+    std::string_view tag(html.data() + start, end - start);
+    size_t name_at = tag.find("name=\"");
+    size_t value_at = tag.find("value=\"");
+    pos = end + 1;
+    if (name_at == std::string_view::npos || value_at == std::string_view::npos) continue;
+    size_t name_end = tag.find('"', name_at + 6);
+    size_t value_end = tag.find('"', value_at + 7);
+    if (name_end == std::string_view::npos || value_end == std::string_view::npos) continue;
+    std::string name(tag.substr(name_at + 6, name_end - name_at - 6));
+    std::string value(tag.substr(value_at + 7, value_end - value_at - 7));
+    std::string red = redact_by_class(classify_name(name), value);
+    if (red == value) continue;
+    size_t abs_value = start + value_at + 7;
+    html.replace(abs_value, value.size(), red);
+    pos = abs_value + red.size();
+    changed = true;
+  }
+  return changed;
+}
+
+void set_length(Headers& headers, size_t size) {
+  if (headers.has("Content-Length")) headers.set("Content-Length", std::to_string(size));
+}
+
+void redact_body(Body& body, Headers& headers) {
+  if (!body.data || body.data->empty()) return;
+  const std::string* enc = headers.find("Content-Encoding");
+  std::string text;
+  bool decoded = false;
+  if (enc != nullptr && !iequals(trim(*enc), "identity")) {
+    auto plain = decode_content(*body.data, *enc, kMaxDecodedBodyBytes);
+    if (!plain.ok()) {
+      // Cannot look inside: keep nothing usable.
+      body.data = secret_marker(*body.data) + " (" + plain.status().message() + ")";
+      headers.remove("Content-Encoding");
+      set_length(headers, body.data->size());
+      return;
+    }
+    text = std::move(*plain);
+    decoded = true;
+  } else {
+    text = *body.data;
+  }
+  bool changed = false;
+  std::string type = headers.find("Content-Type") ? media_type(*headers.find("Content-Type")) : "";
+  if (type == "application/x-www-form-urlencoded") {
+    changed |= redact_form_text(text);
+  } else {
+    std::string_view t = trim(text);
+    if (!t.empty() && (t.front() == '{' || t.front() == '[')) {
+      if (!redact_json_text(text)) changed |= redact_json_like_text(text);
+      else changed = true;
+    }
+    if (type == "text/html") changed |= redact_html_form_post(text);
+  }
+  changed |= redact_jwts_in_text(text, type == "application/x-www-form-urlencoded");
+  if (!changed && !decoded) return;
+  body.data = std::move(text);
+  if (decoded) headers.remove("Content-Encoding");
+  if (!body.truncated) set_length(headers, body.data->size());
+}
+
+}  // namespace
+
+bool is_redacted(std::string_view value) { return value.find(kRedactedPrefix) != std::string_view::npos; }
+
+std::string secret_marker(std::string_view raw) {
+  return std::string(kSha256Marker) + token_fingerprint(raw);
+}
+
+std::string verifier_marker(std::string_view verifier) {
+  // RFC 7636 §4.2: code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))
+  return std::string(kS256Marker) + base64url_encode(sha256_bytes(verifier));
+}
+
+std::string redact_token(std::string_view value) {
+  if (value.empty() || is_redacted(value)) return std::string(value);
+  if (!looks_like_jwt(value)) return secret_marker(value);
+  auto decoded = decode_token(value);
+  if (!decoded.ok()) return secret_marker(value);
+  std::string marker = secret_marker(value);
+  if (decoded->format == TokenFormat::kJwe) {
+    // RFC 7516 §7.1: keep the protected header (alg, enc, kid), drop key, iv, ciphertext, tag.
+    return std::string(value.substr(0, value.find('.'))) + "...." + marker;
+  }
+  std::string input = decoded->signing_input;
+  // A token inside the claims (MSAL PoP's "at", a nested assertion) is itself a credential.
+  bool nested = false;
+  if (decoded->claims.is_object()) {
+    for (auto it = decoded->claims.begin(); it != decoded->claims.end(); ++it) {
+      if (it.value().is_string()) {
+        const std::string& s = it.value().get_ref<const std::string&>();
+        if (looks_like_jwt(s) || it.key() == "at") {
+          it.value() = redact_token(s);
+          nested = true;
+        }
+      }
+    }
+  }
+  if (nested) {
+    input = input.substr(0, input.find('.')) + "." + base64url_encode(decoded->claims.dump());
+  }
+  return input + "." + marker;
+}
+
+std::string code_fingerprint(std::string_view value_or_marker) { return token_fingerprint(value_or_marker); }
+
+std::optional<std::string> verifier_s256(std::string_view value_or_marker) {
+  if (value_or_marker.substr(0, kS256Marker.size()) == kS256Marker) {
+    return std::string(value_or_marker.substr(kS256Marker.size()));
+  }
+  if (is_redacted(value_or_marker)) return std::nullopt;
+  return base64url_encode(sha256_bytes(value_or_marker));
+}
+
+namespace {
+
+// Last resort when redaction itself fails (allocation failure, a library throwing on input we
+// did not foresee): keep nothing that could be a credential rather than keep a secret.
+void scorched_earth(Flow& flow) noexcept {
+  try {
+    auto scrub = [](Headers& headers, Body& body) {
+      for (auto& f : headers.fields()) {
+        if (iequals(f.name, "Authorization") || iequals(f.name, "Proxy-Authorization") ||
+            iequals(f.name, "x-ms-authorization-auxiliary") || iequals(f.name, "Cookie") ||
+            iequals(f.name, "Set-Cookie") || iequals(f.name, "Location") || iequals(f.name, "Referer") ||
+            header_name_is_secret(f.name)) {
+          f.value = std::string(kRedactedPrefix) + "unprocessed";
+        }
+      }
+      if (body.data && !body.data->empty()) {
+        body.data = std::string(kRedactedPrefix) + "unprocessed";
+        headers.remove("Content-Encoding");
+        set_length(headers, body.data->size());
+      }
+    };
+    scrub(flow.request.headers, flow.request.body);
+    size_t cut = flow.request.target.find_first_of("?#");
+    if (cut != std::string::npos) flow.request.target.resize(cut);
+    if (flow.response) scrub(flow.response->headers, flow.response->body);
+  } catch (...) {
+    flow.request.headers.clear();
+    flow.request.body.data.reset();
+    flow.request.target = "/";
+    flow.response.reset();
+  }
+}
+
+void redact_secrets_or_throw(Flow& flow) {
+  redact_headers(flow.request.headers, true);
+  if (flow.request.method != "CONNECT") {
+    redact_url(flow.request.target);
+    redact_jwts_in_text(flow.request.target, true);
+  }
+  redact_body(flow.request.body, flow.request.headers);
+  if (flow.response) {
+    redact_headers(flow.response->headers, false);
+    redact_body(flow.response->body, flow.response->headers);
+  }
+}
+
+}  // namespace
+
+void redact_secrets(Flow& flow) {
+  if (flow.kind != FlowKind::kHttp) return;
+  try {
+    redact_secrets_or_throw(flow);
+  } catch (...) {
+    scorched_earth(flow);
+  }
+}
+
+
+}  // namespace authscope

@@ -1,0 +1,28 @@
+// Tokens found in a flow, decoded and interpreted for `show` (text beside the headers, and JSON).
+// Decoding is passive: nothing is fetched; signatures are checked only against JWKS documents
+// captured in the same store.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analyzers/jwks.h"
+#include "analyzers/known_apps.h"
+#include "model/flow.h"
+
+namespace authscope::cli {
+
+struct TokenView {
+  std::string location, kind, scheme;
+  bool decoded = false;
+  std::string error;                      // why it could not be decoded
+  std::vector<std::string> lines;         // readable summary lines
+  nlohmann::ordered_json json;            // header, claims, interpretation
+};
+
+std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, const JwksIndex& keys);
+
+}  // namespace authscope::cli

@@ -1,0 +1,279 @@
+#include "storage/flow_rows.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace authscope {
+namespace {
+
+Headers& headers_of(Flow& f, int side) {
+  if (side == static_cast<int>(BodySide::kResponse)) {
+    if (!f.response) f.response.emplace();
+    return f.response->headers;
+  }
+  return f.request.headers;
+}
+
+Body& body_of(Flow& f, int side) {
+  if (side == static_cast<int>(BodySide::kResponse)) {
+    if (!f.response) f.response.emplace();
+    return f.response->body;
+  }
+  return f.request.body;
+}
+
+void read_header_row(const sqlite::Stmt& s, int first_col, Flow& f) {
+  int side = static_cast<int>(s.int64(first_col));
+  headers_of(f, side).add(s.text(first_col + 1), s.text(first_col + 2));
+}
+
+void read_body_row(const sqlite::Stmt& s, int first_col, Flow& f) {
+  int side = static_cast<int>(s.int64(first_col));
+  Body& b = body_of(f, side);
+  b.data = s.optional_blob(first_col + 1);
+  b.truncated = s.int64(first_col + 2) != 0;
+  b.wire_size = static_cast<uint64_t>(s.int64(first_col + 3));
+}
+
+}  // namespace
+
+nlohmann::ordered_json tls_info_to_json(const TlsInfo& t) {
+  return {
+      {"sni", t.sni},
+      {"client_version", t.client_version},
+      {"client_cipher", t.client_cipher},
+      {"alpn", t.alpn},
+      {"upstream_version", t.upstream_version},
+      {"upstream_cipher", t.upstream_cipher},
+      {"upstream_cert_subject", t.upstream_cert_subject},
+      {"upstream_cert_issuer", t.upstream_cert_issuer},
+      {"upstream_verify", t.upstream_verify},
+      {"client_alert", t.client_alert},
+  };
+}
+
+TlsInfo tls_info_from_json(const nlohmann::json& j) {
+  TlsInfo t;
+  if (!j.is_object()) return t;
+  auto get = [&](const char* key, std::string& out) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_string()) out = it->get<std::string>();
+  };
+  get("sni", t.sni);
+  get("client_version", t.client_version);
+  get("client_cipher", t.client_cipher);
+  get("alpn", t.alpn);
+  get("upstream_version", t.upstream_version);
+  get("upstream_cipher", t.upstream_cipher);
+  get("upstream_cert_subject", t.upstream_cert_subject);
+  get("upstream_cert_issuer", t.upstream_cert_issuer);
+  get("upstream_verify", t.upstream_verify);
+  get("client_alert", t.client_alert);
+  return t;
+}
+
+const char* const kFlowColumns =
+    "id, kind, client_addr, connection_id, scheme, host, port, start_us, request_end_us, response_start_us, "
+    "end_us, method, target, request_version, response_status, response_reason, response_version, error, "
+    "bytes_from_client, bytes_from_upstream, tls";
+
+void read_flow_columns(const sqlite::Stmt& s, Flow& f) {
+  f.id = s.int64(0);
+  f.kind = flow_kind_from_string(s.text(1)).value_or(FlowKind::kHttp);
+  f.client_addr = s.text(2);
+  f.connection_id = static_cast<uint64_t>(s.int64(3));
+  f.scheme = s.text(4);
+  f.host = s.text(5);
+  f.port = static_cast<uint16_t>(s.int64(6));
+  f.times.start_us = s.int64(7);
+  f.times.request_end_us = s.int64(8);
+  f.times.response_start_us = s.int64(9);
+  f.times.end_us = s.int64(10);
+  f.request.method = s.text(11);
+  f.request.target = s.text(12);
+  f.request.version = s.text(13);
+  if (!s.is_null(14)) {
+    Response& r = f.response.emplace();
+    r.status = static_cast<int>(s.int64(14));
+    r.reason = s.text(15);
+    r.version = s.text(16);
+  }
+  f.error = s.optional_text(17);
+  f.bytes_from_client = static_cast<uint64_t>(s.int64(18));
+  f.bytes_from_upstream = static_cast<uint64_t>(s.int64(19));
+  if (!s.is_null(20)) f.tls = tls_info_from_json(nlohmann::json::parse(s.text(20), nullptr, false));
+}
+
+Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
+  FlowRowWriter w;
+  w.db_ = &db;
+  auto flow = db.prepare(fmt::format("INSERT INTO flows ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                     kFlowColumns));
+  if (!flow.ok()) return flow.status();
+  auto header = db.prepare("INSERT INTO headers (flow_id, side, idx, name, value) VALUES (?,?,?,?,?)");
+  if (!header.ok()) return header.status();
+  auto body = db.prepare("INSERT INTO bodies (flow_id, side, data, truncated, wire_size) VALUES (?,?,?,?,?)");
+  if (!body.ok()) return body.status();
+  w.flow_ = std::move(flow).value();
+  w.header_ = std::move(header).value();
+  w.body_ = std::move(body).value();
+  return w;
+}
+
+Status FlowRowWriter::insert(const Flow& f) {
+  // Replace, not throw, on invalid UTF-8 (a certificate subject is attacker-chosen bytes).
+  std::string tls = f.tls ? tls_info_to_json(*f.tls).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          : std::string();
+  {
+    sqlite::StmtReset reset(flow_);
+    flow_.bind(1, f.id);
+    flow_.bind(2, std::string_view(to_string(f.kind)));
+    flow_.bind(3, f.client_addr);
+    flow_.bind(4, static_cast<int64_t>(f.connection_id));
+    flow_.bind(5, f.scheme);
+    flow_.bind(6, f.host);
+    flow_.bind(7, int64_t{f.port});
+    flow_.bind(8, f.times.start_us);
+    flow_.bind(9, f.times.request_end_us);
+    flow_.bind(10, f.times.response_start_us);
+    flow_.bind(11, f.times.end_us);
+    flow_.bind(12, f.request.method);
+    flow_.bind(13, f.request.target);
+    flow_.bind(14, f.request.version);
+    if (f.response) {
+      flow_.bind(15, int64_t{f.response->status});
+      flow_.bind(16, f.response->reason);
+      flow_.bind(17, f.response->version);
+    } else {
+      flow_.bind_null(15);
+      flow_.bind_null(16);
+      flow_.bind_null(17);
+    }
+    flow_.bind_optional(18, f.error);
+    flow_.bind(19, static_cast<int64_t>(f.bytes_from_client));
+    flow_.bind(20, static_cast<int64_t>(f.bytes_from_upstream));
+    if (f.tls) flow_.bind(21, tls); else flow_.bind_null(21);
+    if (int rc = flow_.step(); rc != SQLITE_DONE) {
+      // A duplicate id is this flow's problem, not the disk's: Invalid tells the writer to
+      // skip the flow and keep the batch (nothing of it was written yet).
+      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        return Status::Invalid(fmt::format("flow {} not stored: {}", f.id, sqlite3_errmsg(db_->get())));
+      }
+      return db_->error(fmt::format("writing flow {}", f.id));
+    }
+  }
+  auto write_side = [&](int side, const Headers& headers, const Body& body) -> Status {
+    int64_t idx = 0;
+    for (const HeaderField& h : headers.fields()) {
+      sqlite::StmtReset reset(header_);
+      header_.bind(1, f.id);
+      header_.bind(2, int64_t{side});
+      header_.bind(3, idx++);
+      header_.bind(4, h.name);
+      header_.bind(5, h.value);
+      if (header_.step() != SQLITE_DONE) return db_->error(fmt::format("writing headers of flow {}", f.id));
+    }
+    // A body row exists whenever there is something to say: bytes, or a truncation/size note
+    // about an absent capture. No row at all reads back as an absent, untruncated body.
+    if (body.data || body.truncated || body.wire_size != 0) {
+      sqlite::StmtReset reset(body_);
+      body_.bind(1, f.id);
+      body_.bind(2, int64_t{side});
+      if (body.data) body_.bind_blob(3, *body.data); else body_.bind_null(3);
+      body_.bind(4, int64_t{body.truncated ? 1 : 0});
+      body_.bind(5, static_cast<int64_t>(body.wire_size));
+      if (body_.step() != SQLITE_DONE) return db_->error(fmt::format("writing body of flow {}", f.id));
+    }
+    return Status::Ok();
+  };
+  if (Status s = write_side(static_cast<int>(BodySide::kRequest), f.request.headers, f.request.body); !s.ok()) {
+    return s;
+  }
+  if (f.response) {
+    return write_side(static_cast<int>(BodySide::kResponse), f.response->headers, f.response->body);
+  }
+  return Status::Ok();
+}
+
+Result<FlowRowReader> FlowRowReader::prepare(sqlite::Db& db) {
+  FlowRowReader r;
+  r.db_ = &db;
+  auto flow = db.prepare(fmt::format("SELECT {} FROM flows WHERE id = ?", kFlowColumns));
+  if (!flow.ok()) return flow.status();
+  auto headers = db.prepare("SELECT side, name, value FROM headers WHERE flow_id = ? ORDER BY side, idx");
+  if (!headers.ok()) return headers.status();
+  auto bodies = db.prepare("SELECT side, data, truncated, wire_size FROM bodies WHERE flow_id = ?");
+  if (!bodies.ok()) return bodies.status();
+  r.flow_by_id_ = std::move(flow).value();
+  r.headers_by_id_ = std::move(headers).value();
+  r.bodies_by_id_ = std::move(bodies).value();
+  return r;
+}
+
+Result<std::optional<Flow>> FlowRowReader::load(int64_t id) {
+  Flow f;
+  {
+    sqlite::StmtReset reset(flow_by_id_);
+    flow_by_id_.bind(1, id);
+    int rc = flow_by_id_.step();
+    if (rc == SQLITE_DONE) return std::optional<Flow>();
+    if (rc != SQLITE_ROW) return db_->error(fmt::format("reading flow {}", id));
+    read_flow_columns(flow_by_id_, f);
+  }
+  const bool had_response = f.response.has_value();
+  {
+    sqlite::StmtReset reset(headers_by_id_);
+    headers_by_id_.bind(1, id);
+    int rc;
+    while ((rc = headers_by_id_.step()) == SQLITE_ROW) read_header_row(headers_by_id_, 0, f);
+    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading headers of flow {}", id));
+  }
+  {
+    sqlite::StmtReset reset(bodies_by_id_);
+    bodies_by_id_.bind(1, id);
+    int rc;
+    while ((rc = bodies_by_id_.step()) == SQLITE_ROW) read_body_row(bodies_by_id_, 0, f);
+    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading body of flow {}", id));
+  }
+  if (!had_response) f.response.reset();  // response-side rows never invent a response
+  return std::optional<Flow>(std::move(f));
+}
+
+Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
+  auto flows = db_->prepare(fmt::format("SELECT {} FROM flows ORDER BY id", kFlowColumns));
+  if (!flows.ok()) return flows.status();
+  auto headers = db_->prepare("SELECT flow_id, side, name, value FROM headers ORDER BY flow_id, side, idx");
+  if (!headers.ok()) return headers.status();
+  auto bodies = db_->prepare("SELECT flow_id, side, data, truncated, wire_size FROM bodies ORDER BY flow_id, side");
+  if (!bodies.ok()) return bodies.status();
+
+  // Each child cursor is either positioned on a row (rc == SQLITE_ROW) or exhausted.
+  int hrc = headers->step();
+  int brc = bodies->step();
+  int frc;
+  while ((frc = flows->step()) == SQLITE_ROW) {
+    Flow f;
+    read_flow_columns(*flows, f);
+    const bool had_response = f.response.has_value();
+    // Rows of flows that no longer exist (impossible with foreign keys on) are skipped.
+    while (hrc == SQLITE_ROW && headers->int64(0) < f.id) hrc = headers->step();
+    while (hrc == SQLITE_ROW && headers->int64(0) == f.id) {
+      read_header_row(*headers, 1, f);
+      hrc = headers->step();
+    }
+    while (brc == SQLITE_ROW && bodies->int64(0) < f.id) brc = bodies->step();
+    while (brc == SQLITE_ROW && bodies->int64(0) == f.id) {
+      read_body_row(*bodies, 1, f);
+      brc = bodies->step();
+    }
+    if (!had_response) f.response.reset();  // response-side rows never invent a response
+    if (hrc != SQLITE_ROW && hrc != SQLITE_DONE) return db_->error("reading headers");
+    if (brc != SQLITE_ROW && brc != SQLITE_DONE) return db_->error("reading bodies");
+    if (!visit(f)) return Status::Ok();
+  }
+  if (frc != SQLITE_DONE) return db_->error("reading flows");
+  return Status::Ok();
+}
+
+}  // namespace authscope
