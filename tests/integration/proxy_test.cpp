@@ -18,6 +18,7 @@
 #include "proxy/proxy_errors.h"
 #include "proxy/tls/cert_authority.h"
 #include "tests/integration/proxy_harness.h"
+#include "tests/integration/proxy_world.h"
 #include "tests/support/fake_entra_server.h"
 #include "tests/support/process_helpers.h"
 #include "tests/support/test_pki.h"
@@ -31,67 +32,8 @@ namespace {
 
 bool contains(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
 
-// The world of one test: a temp home with the authscope CA, a test PKI, fake upstreams.
-struct World {
-  TempHome home{"authscope-proxy-it"};
-  PkiPaths pki;
-  CaFiles ca;
-  std::unique_ptr<FakeEntraServer> tls_upstream;    // login/management/graph over TLS
-  std::unique_ptr<FakeEntraServer> plain_upstream;  // plain HTTP
-  ProxyHarness proxy;
-
-  World() {
-    auto generated = TestPki::generate();
-    REQUIRE(generated.ok());
-    auto written = generated->write(home.file("pki"));
-    REQUIRE(written.ok());
-    pki = written.value();
-    ca = ca_files_in(home.file("authscope"));
-    REQUIRE(ensure_ca(ca).ok());
-  }
-
-  void start_upstreams() {
-    FakeEntraOptions tls_options;
-    tls_options.cert_file = pki.server_cert;
-    tls_options.key_file = pki.server_key;
-    tls_options.arm_requires_token = false;
-    auto t = FakeEntraServer::start(tls_options);
-    REQUIRE(t.ok());
-    tls_upstream = std::move(t.value());
-    FakeEntraOptions plain_options;
-    plain_options.tls = false;
-    plain_options.arm_requires_token = false;
-    auto p = FakeEntraServer::start(plain_options);
-    REQUIRE(p.ok());
-    plain_upstream = std::move(p.value());
-  }
-
-  ProxyOptions options() const {
-    ProxyOptions o;
-    o.listen_addr = "127.0.0.1";
-    o.listen_port = 0;
-    o.ca_cert_file = ca.cert_path;
-    o.ca_key_file = ca.key_path;
-    o.upstream_ca_file = pki.ca_cert;
-    o.intercept_globs = {"login.microsoftonline.com", "graph.microsoft.com"};
-    if (tls_upstream) {
-      for (const char* host : {"login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"})
-        o.resolves.push_back({host, 443, "127.0.0.1", tls_upstream->port()});
-    }
-    if (plain_upstream) o.resolves.push_back({"plain.test", 80, "127.0.0.1", plain_upstream->port()});
-    return o;
-  }
-
-  void start_proxy(const ProxyOptions& o) { REQUIRE(proxy.start(o).ok()); }
-  void start_proxy() { start_proxy(options()); }
-
-  // curl through the proxy, trusting the authscope CA.
-  CommandResult curl(std::vector<std::string> args, std::chrono::milliseconds timeout = 30s) {
-    std::vector<std::string> all = {"--max-time", "25", "--noproxy", "", "-x", proxy.proxy_url(),
-                                    "--cacert", ca.cert_path};
-    all.insert(all.end(), args.begin(), args.end());
-    return run_curl(all, timeout);
-  }
+struct World : authscope::testing::ProxyWorld {
+  World() : ProxyWorld("authscope-proxy-it", {"login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"}) {}
 };
 
 #define SKIP_WITHOUT_CURL()                                         \
