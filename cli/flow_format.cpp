@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/body_view.h"
+#include "model/tls_info_json.h"
 
 namespace authscope::cli {
 
@@ -178,17 +179,7 @@ nlohmann::ordered_json flow_to_json(const Flow& flow) {
                 {"end_us", flow.times.end_us},
                 {"duration_ms", flow.duration_us() / 1000.0}};
   if (flow.tls) {
-    const TlsInfo& t = *flow.tls;
-    j["tls"] = {{"sni", t.sni},
-                {"client_version", t.client_version},
-                {"client_cipher", t.client_cipher},
-                {"alpn", t.alpn},
-                {"upstream_version", t.upstream_version},
-                {"upstream_cipher", t.upstream_cipher},
-                {"upstream_cert_subject", t.upstream_cert_subject},
-                {"upstream_cert_issuer", t.upstream_cert_issuer},
-                {"upstream_verify", t.upstream_verify},
-                {"client_alert", t.client_alert}};
+    j["tls"] = tls_info_to_json(*flow.tls);
   } else {
     j["tls"] = nullptr;
   }

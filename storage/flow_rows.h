@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/flow.h"
+#include "model/tls_info_json.h"
 #include "model/status.h"
 #include "storage/sqlite_db.h"
 
@@ -42,8 +43,6 @@ class FlowRowReader {
 };
 
 // TlsInfo as the JSON object stored in flows.tls and exported in HAR `_authscope.tls`.
-nlohmann::ordered_json tls_info_to_json(const TlsInfo& tls);
-TlsInfo tls_info_from_json(const nlohmann::json& j);  // missing or mistyped keys stay empty
 
 // The columns of a flows row, in the order FlowRowReader selects them.
 extern const char* const kFlowColumns;
