@@ -85,23 +85,40 @@ SSL* new_ssl_with_memory_bios(SSL_CTX* ctx, BIO** rbio, BIO** wbio) {
 
 }  // namespace
 
-Result<std::unique_ptr<TlsEngine>> TlsEngine::client(SSL_CTX* ctx, const std::string& host, uint16_t port) {
-  if (ctx == nullptr) return Status::Invalid("TLS client: no SSL_CTX");
-  Status name = check_certificate_name(host);
-  if (!name.ok()) return Status::Invalid("TLS client: " + name.message());
-  OpenSslErrorScope errors;
+// The part of client() and server() that is the same: an SSL over two memory BIOs, tied back to
+// its engine for the info callback, in the role the caller names.
+Result<std::unique_ptr<TlsEngine>> TlsEngine::with_memory_bios(SSL_CTX* ctx, bool is_server) {
   BIO* rbio = nullptr;
   BIO* wbio = nullptr;
   SSL* ssl = new_ssl_with_memory_bios(ctx, &rbio, &wbio);
-  if (ssl == nullptr) return Status::Tls("TLS client: cannot create SSL: " + openssl_error_text());
-  std::unique_ptr<TlsEngine> engine(new TlsEngine(ssl, /*is_server=*/false));
+  if (ssl == nullptr) {
+    return Status::Tls(std::string(is_server ? "TLS server" : "TLS client") +
+                       ": cannot create SSL: " + openssl_error_text());
+  }
+  std::unique_ptr<TlsEngine> engine(new TlsEngine(ssl, is_server));
   engine->rbio_ = rbio;
   engine->wbio_ = wbio;
   SSL_set_app_data(ssl, engine.get());
   SSL_set_info_callback(ssl, &TlsEngine::info_callback);
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_set_connect_state(ssl);
+  if (is_server) {
+    SSL_set_accept_state(ssl);
+  } else {
+    SSL_set_connect_state(ssl);
+  }
+  return engine;
+}
+
+Result<std::unique_ptr<TlsEngine>> TlsEngine::client(SSL_CTX* ctx, const std::string& host, uint16_t port) {
+  if (ctx == nullptr) return Status::Invalid("TLS client: no SSL_CTX");
+  Status name = check_certificate_name(host);
+  if (!name.ok()) return Status::Invalid("TLS client: " + name.message());
+  OpenSslErrorScope errors;
+  auto made = with_memory_bios(ctx, /*is_server=*/false);
+  if (!made.ok()) return made.status();
+  std::unique_ptr<TlsEngine> engine = std::move(made.value());
+  SSL* ssl = engine->ssl_;
 
   const std::string canonical = certificate_host(host);
   if (is_ip_literal(host)) {
@@ -132,19 +149,7 @@ Result<std::unique_ptr<TlsEngine>> TlsEngine::client(SSL_CTX* ctx, const std::st
 Result<std::unique_ptr<TlsEngine>> TlsEngine::server(SSL_CTX* ctx) {
   if (ctx == nullptr) return Status::Invalid("TLS server: no SSL_CTX");
   OpenSslErrorScope errors;
-  BIO* rbio = nullptr;
-  BIO* wbio = nullptr;
-  SSL* ssl = new_ssl_with_memory_bios(ctx, &rbio, &wbio);
-  if (ssl == nullptr) return Status::Tls("TLS server: cannot create SSL: " + openssl_error_text());
-  std::unique_ptr<TlsEngine> engine(new TlsEngine(ssl, /*is_server=*/true));
-  engine->rbio_ = rbio;
-  engine->wbio_ = wbio;
-  SSL_set_app_data(ssl, engine.get());
-  SSL_set_info_callback(ssl, &TlsEngine::info_callback);
-  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_set_accept_state(ssl);
-  return engine;
+  return with_memory_bios(ctx, /*is_server=*/true);
 }
 
 void TlsEngine::feed_ciphertext(const char* data, size_t len) {

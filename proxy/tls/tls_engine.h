@@ -131,6 +131,7 @@ class TlsEngine {
   SSL* ssl() { return ssl_; }
 
  private:
+  static Result<std::unique_ptr<TlsEngine>> with_memory_bios(SSL_CTX* ctx, bool is_server);
   TlsEngine(SSL* ssl, bool is_server);
   TlsIo result_of(int ret, const char* what);
   void note_established();
