@@ -185,4 +185,130 @@ FlowClass classify(const Flow& flow, const KnownApps& apps) {
   return fc;
 }
 
+namespace {
+
+// Every string member of FlowClass but kind, with its JSON name (the detail object's keys).
+struct StringField {
+  const char* name;
+  std::string FlowClass::*member;
+};
+constexpr StringField kStringFields[] = {
+    {"grant", &FlowClass::grant},
+    {"endpoint_version", &FlowClass::endpoint_version},
+    {"authority", &FlowClass::authority},
+    {"authority_kind", &FlowClass::authority_kind},
+    {"cloud", &FlowClass::cloud},
+    {"host_role", &FlowClass::host_role},
+    {"subscription", &FlowClass::subscription},
+    {"resource_group", &FlowClass::resource_group},
+    {"resource_provider", &FlowClass::resource_provider},
+    {"resource_type", &FlowClass::resource_type},
+    {"api_version", &FlowClass::api_version},
+};
+
+}  // namespace
+
+std::string flow_class_label(const FlowClass& c) {
+  if (c.kind == "token" && !c.grant.empty()) return "token:" + c.grant;
+  if (c.kind == "arm") return c.arm_write ? "arm:write" : "arm:read";
+  return c.kind;
+}
+
+// Appends `v` as a JSON string. Only called for ASCII (see flow_class_detail).
+static void append_json_string(std::string& out, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : v) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+static bool is_ascii(std::string_view v) {
+  for (char ch : v) {
+    if (static_cast<unsigned char>(ch) >= 0x80) return false;
+  }
+  return true;
+}
+
+std::string flow_class_detail(const FlowClass& c) {
+  // Runs for every flow on the store's writer thread: written by hand (nlohmann::ordered_json
+  // costs ~5 us here), except for non-ASCII values, which nlohmann checks and repairs.
+  bool ascii = true;
+  for (const StringField& f : kStringFields) ascii = ascii && is_ascii(c.*f.member);
+  if (!ascii) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const StringField& f : kStringFields) {
+      if (!(c.*f.member).empty()) j[f.name] = c.*f.member;
+    }
+    if (c.on_behalf_of) j["on_behalf_of"] = true;
+    if (c.arm_write) j["arm_write"] = true;
+    // Request paths are client-chosen bytes: never throw on invalid UTF-8.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string out = "{";
+  out.reserve(256);
+  auto sep = [&out] {
+    if (out.size() > 1) out += ',';
+  };
+  for (const StringField& f : kStringFields) {
+    if ((c.*f.member).empty()) continue;
+    sep();
+    append_json_string(out, f.name);
+    out += ':';
+    append_json_string(out, c.*f.member);
+  }
+  if (c.on_behalf_of) {
+    sep();
+    out += "\"on_behalf_of\":true";
+  }
+  if (c.arm_write) {
+    sep();
+    out += "\"arm_write\":true";
+  }
+  out += '}';
+  return out;
+}
+
+FlowClass flow_class_from_stored(std::string_view label, std::string_view detail_json) {
+  FlowClass c;
+  std::string_view kind = label.substr(0, label.find(':'));
+  c.kind = std::string(kind.empty() ? std::string_view("other") : kind);
+  auto j = nlohmann::json::parse(detail_json.begin(), detail_json.end(), nullptr, false);
+  if (j.is_object()) {
+    for (const StringField& f : kStringFields) {
+      if (auto v = json_string(j, f.name)) c.*f.member = *v;
+    }
+    auto flag = [&j](const char* name) {
+      auto it = j.find(name);
+      return it != j.end() && it->is_boolean() && it->get<bool>();
+    };
+    c.on_behalf_of = flag("on_behalf_of");
+    c.arm_write = flag("arm_write");
+  }
+  if (c.kind == "token" && c.grant.empty() && label.size() > kind.size() + 1) {
+    c.grant = std::string(label.substr(kind.size() + 1));
+  }
+  if (label == "arm:write") c.arm_write = true;
+  return c;
+}
+
+bool operator==(const FlowClass& a, const FlowClass& b) {
+  if (a.kind != b.kind || a.on_behalf_of != b.on_behalf_of || a.arm_write != b.arm_write) return false;
+  for (const StringField& f : kStringFields) {
+    if (a.*f.member != b.*f.member) return false;
+  }
+  return true;
+}
+
 }  // namespace authscope

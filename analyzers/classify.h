@@ -40,6 +40,15 @@ struct FlowClass {
 
 FlowClass classify(const Flow& flow, const KnownApps& apps);
 
+// The stored form of a FlowClass (model/flow_annotations.h): the label ("token:authorization_code",
+// "arm:write", "jwks", ...) and the non-empty details as a compact JSON object. Round-trips:
+// flow_class_from_stored(flow_class_label(c), flow_class_detail(c)) == c.
+std::string flow_class_label(const FlowClass& c);
+std::string flow_class_detail(const FlowClass& c);
+// Rebuilds a FlowClass from stored columns; unknown or malformed detail members are ignored.
+FlowClass flow_class_from_stored(std::string_view label, std::string_view detail_json);
+bool operator==(const FlowClass& a, const FlowClass& b);
+
 // "0b1f..-..." GUID shape (8-4-4-4-12 hex).
 bool is_guid(std::string_view s);
 // grant_type value -> FlowClass::grant vocabulary ("urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -139,6 +139,19 @@ void add_form_post(Collector& collect, std::string_view html) {
 
 }  // namespace
 
+// A JSON token response names its tokens ("access_token", "id_token", "refresh_token"), so an
+// identity-encoded body without `_token"` cannot hold one: looking first spares copying and
+// parsing every ARM/Graph response (often hundreds of KB) on the store's writer thread. Encoded
+// bodies (gzip, deflate) are decoded and parsed as before. (A server spelling a member name with
+// JSON \u escapes would be missed; Entra does not, and redaction does not depend on this.)
+static bool may_name_token_member(const Body& body, const Headers& headers) {
+  if (!body.data || body.data->empty()) return false;
+  for (const std::string& enc : headers.all("Content-Encoding")) {
+    if (!iequals(trim(enc), "identity")) return true;
+  }
+  return body.data->find("_token\"") != std::string::npos;
+}
+
 bool is_secret_kind(const std::string& kind) {
   return kind == "password" || kind == "client_secret" || kind == "code_verifier" || kind == "basic_credentials";
 }
@@ -190,7 +203,9 @@ std::vector<FoundToken> find_tokens(const Flow& flow) {
     for (const auto& location : resp.headers.all("Location")) {
       collect.add_url("response.header.Location", location);
     }
-    if (auto json = json_body(resp.body, resp.headers); json && json->is_object()) {
+    std::optional<nlohmann::json> json;
+    if (may_name_token_member(resp.body, resp.headers)) json = json_body(resp.body, resp.headers);
+    if (json && json->is_object()) {
       for (const auto& m : kJsonResponseMembers) {
         if (auto v = json_string(*json, m.param)) collect.add("response.json." + std::string(m.param), m.kind, "", *v);
       }

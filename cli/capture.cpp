@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include "analyzers/redact.h"
+#include "analyzers/rule_pack.h"
 #include "cli/live_printer.h"
+#include "cli/store_annotator.h"
 #include "proxy/tls/cert_authority.h"
 
 namespace authscope::cli {
@@ -25,7 +27,11 @@ Result<std::unique_ptr<CaptureSession>> CaptureSession::start(uv_loop_t* loop, c
   s->pack_ = pack.value();
 
   SqliteStoreOptions store_options;
-  if (!options.keep_secrets) store_options.before_write = [](Flow& flow) { redact_secrets(flow); };
+  // Annotations (class, tokens, signature status) are computed before redaction, on the writer
+  // thread; the key index starts with the JWKS the store already holds (primed below).
+  auto annotator = std::make_shared<FlowAnnotator>(s->pack_->known);
+  install_annotator(store_options, annotator);
+  if (!options.keep_secrets) store_options.before_write = redact_before_write;
   if (!options.quiet) {
     s->printer_ = std::make_shared<LiveFlowPrinter>(live, s->pack_, paths.ca_cert, paths.ca_bundle);
     std::weak_ptr<LiveFlowPrinter> printer = s->printer_;
@@ -36,6 +42,10 @@ Result<std::unique_ptr<CaptureSession>> CaptureSession::start(uv_loop_t* loop, c
   auto store = open_sqlite_store(options.db_path, std::move(store_options));
   if (!store.ok()) return Status::Io(fmt::format("store {}: {}", options.db_path, store.status().message()));
   s->store_ = std::move(store.value());
+  // Before the proxy exists, so no flow is annotated without the keys seen in earlier sessions.
+  if (Status st = prime_annotator(*s->store_, *annotator); !st.ok()) {
+    return Status::Io(fmt::format("store {}: {}", options.db_path, st.message()));
+  }
 
   CaptureSession* self = s.get();
   auto server = create_proxy_server(loop, options.proxy, [self](Flow&& flow) {

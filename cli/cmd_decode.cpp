@@ -1,5 +1,6 @@
-// authscope decode [TOKEN|-] [--jwks FILE] [--json]: a readable breakdown of one token, like
-// jwt.ms plus signature verification. Offline and passive: keys come only from --jwks (never
+// authscope decode [TOKEN|-] [--jwks FILE] [--rules DIR] [--json]: a readable breakdown of one
+// token, like jwt.ms plus signature verification. Client and resource names come from --rules
+// DIR's known-apps.json (as for analyze/report), else from the compiled-in copy. Offline and passive: keys come only from --jwks (never
 // from the token's jku/x5u/kid); times are shown in UTC and relative to now.
 // Input that is not a JWT (empty, malformed, or an opaque value) exits 1 with a one-line reason.
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "analyzers/token_info.h"
 #include "cli/cli.h"
 #include "cli/cli_support.h"
+#include "cli/store_annotator.h"
 
 namespace authscope {
 namespace {
@@ -172,11 +174,12 @@ void print_text(std::ostream& out, const DecodedToken& d, const TokenInfo& i, co
 int cmd_decode(CommandContext& ctx) {
   auto app = cli::make_app(kCommand);
   std::string token_arg = "-";
-  std::string jwks_file;
+  std::string jwks_file, rules;
   bool json = false;
   int64_t now_override = 0;
   app->add_option("token", token_arg, "the token, or - (default) to read it from standard input");
   app->add_option("--jwks", jwks_file, "a JWKS file (e.g. saved from .../discovery/v2.0/keys) to verify with");
+  app->add_option("--rules", rules, "rule pack directory whose known-apps.json names clients and resources");
   app->add_flag("--json", json, "machine-readable output");
   app->add_option("--now", now_override, "reference time for relative times (Unix seconds; default: now)")
       ->group("");  // hidden: for tests and reproducible output
@@ -212,7 +215,9 @@ int cmd_decode(CommandContext& ctx) {
     if (keys.add_jwks(*doc) == 0) return cli::failure(ctx, kCommand, jwks_file + ": no usable RSA or EC signing key");
   }
 
-  const KnownApps& apps = builtin_known_apps();
+  auto known = cli::known_apps_for(rules);
+  if (!known.ok()) return cli::failure(ctx, kCommand, known.status().message());
+  const KnownApps& apps = known.value();
   const int64_t now = now_override != 0 ? now_override : now_us() / 1000000;
   TokenInfo info = interpret(d, apps);
   SignatureStatus status = keys.verify(d);

@@ -10,6 +10,7 @@
 #include "analyzers/redact.h"
 #include "cli/cli.h"
 #include "cli/cli_support.h"
+#include "cli/store_annotator.h"
 #include "storage/har.h"
 
 namespace authscope {
@@ -20,7 +21,9 @@ int cmd_import(CommandContext& ctx) {
   bool keep_secrets = false;
   app->add_option("FILE", file, "HAR file to import ('-' reads stdin)")->required();
   app->add_option("--db", db, "capture store (default $AUTHSCOPE_HOME/flows.db; created when missing)");
+  std::string rules;
   app->add_flag("--keep-secrets", keep_secrets, "store tokens, secrets and cookies unredacted");
+  app->add_option("--rules", rules, "rule pack directory whose known-apps.json classifies the flows");
   if (auto code = cli::parse_args(*app, ctx)) return *code;
 
   std::ifstream in;
@@ -29,10 +32,19 @@ int cmd_import(CommandContext& ctx) {
     if (!in) return cli::failure(ctx, "import", fmt::format("cannot read {}", file));
   }
   std::string path = cli::db_path_or_default(db);
+  auto apps = cli::known_apps_for(rules);
+  if (!apps.ok()) return cli::failure(ctx, "import", apps.status().message());
   SqliteStoreOptions options;
-  if (!keep_secrets) options.before_write = [](Flow& flow) { redact_secrets(flow); };
+  // Like a capture: each imported flow is classified and its tokens decoded and verified
+  // (against JWKS in the store or earlier in the HAR) before redaction strips signatures.
+  auto annotator = std::make_shared<FlowAnnotator>(std::move(apps).value());
+  cli::install_annotator(options, annotator);
+  if (!keep_secrets) options.before_write = cli::redact_before_write;
   auto store = open_sqlite_store(path, std::move(options));
   if (!store.ok()) return cli::failure(ctx, "import", fmt::format("store {}: {}", path, store.status().message()));
+  if (Status st = cli::prime_annotator(*store.value(), *annotator); !st.ok()) {
+    return cli::failure(ctx, "import", fmt::format("store {}: {}", path, st.message()));
+  }
 
   auto imported = import_har(file == "-" ? std::cin : in, *store.value());
   if (!imported.ok()) return cli::failure(ctx, "import", fmt::format("{}: {}", file, imported.status().message()));

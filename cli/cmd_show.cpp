@@ -1,6 +1,8 @@
 // authscope show ID [--db F] [--json]: one flow in full: request and response with headers and
 // bodies (gzip/deflate decoded, binary summarised), the flow's class, and every token decoded
-// beside the headers it came in (signatures checked against JWKS captured in the same store).
+// beside the headers it came in. Class and tokens come from the records the store kept (decoded
+// and verified at capture, before redaction); flows without records are recomputed (signatures
+// checked against JWKS captured in the same store).
 #include <charconv>
 #include <ostream>
 
@@ -13,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/cli_support.h"
 #include "cli/flow_format.h"
+#include "cli/store_annotator.h"
 #include "cli/token_view.h"
 
 namespace authscope {
@@ -95,11 +98,12 @@ void print_flow_text(std::ostream& out, const Flow& flow, const FlowClass& cls,
 
 int cmd_show(CommandContext& ctx) {
   auto app = cli::make_app("show");
-  std::string id_text, db;
+  std::string id_text, db, rules;
   bool json = false;
   app->add_option("ID", id_text, "flow id (as `authscope flows` lists it)")->required();
   app->add_option("--db", db, "capture store (default $AUTHSCOPE_HOME/flows.db)");
   app->add_flag("--json", json, "the flow and its decoded tokens as JSON");
+  app->add_option("--rules", rules, "rule pack directory whose known-apps.json names clients and resources");
   if (auto code = cli::parse_args(*app, ctx)) return *code;
 
   int64_t id = 0;
@@ -108,30 +112,41 @@ int cmd_show(CommandContext& ctx) {
     return cli::usage_error(ctx, "show", fmt::format("'{}' is not a flow id (a positive number)", id_text));
   }
   std::string path = cli::db_path_or_default(db);
-  auto store = cli::open_store_for_reading(path);
+  auto known = cli::known_apps_for(rules);
+  if (!known.ok()) return cli::failure(ctx, "show", known.status().message());
+  auto store = cli::open_store_for_reading_annotated(path, known.value());
   if (!store.ok()) return cli::failure(ctx, "show", store.status().message());
   auto loaded = store.value()->load(id);
   if (!loaded.ok()) return cli::failure(ctx, "show", loaded.status().message());
   if (!loaded.value()) return cli::failure(ctx, "show", fmt::format("no flow {} in {}", id, path));
   const Flow& flow = *loaded.value();
 
-  // Keys only from JWKS documents captured in this store (never fetched).
-  // Only discovery documents and key sets are loaded (summaries carry no bodies), in id order so
-  // a jwks_uri named by an openid-configuration is known before its fetch.
-  JwksIndex keys;
-  auto summaries = store.value()->list();
-  if (!summaries.ok()) return cli::failure(ctx, "show", summaries.status().message());
-  for (const FlowSummary& s : summaries.value()) {
-    if (s.kind != FlowKind::kHttp || s.status != 200) continue;
-    bool discovery = s.target.find("openid-configuration") != std::string::npos ||
-                     s.target.find("keys") != std::string::npos || s.target.find("jwks") != std::string::npos;
-    if (!discovery) continue;
-    auto f = store.value()->load(s.id);
-    if (f.ok() && f.value()) keys.add_from_flow(*f.value());
+  const KnownApps& apps = known.value();
+  std::vector<cli::TokenView> tokens;
+  FlowClass cls;
+  if (flow.annotations) {
+    // What the store kept: classified, decoded and verified at capture time (before redaction).
+    tokens = cli::view_token_records(flow, flow.annotations->tokens, apps);
+    cls = flow_class_from_stored(flow.annotations->flow_class, flow.annotations->class_detail);
+  } else {
+    // No records (a store the annotate hook never saw): recompute, with keys only from JWKS
+    // documents captured in this store (never fetched). Only discovery documents and key sets
+    // are loaded (summaries carry no bodies), in id order so a jwks_uri named by an
+    // openid-configuration is known before its fetch.
+    JwksIndex keys;
+    auto summaries = store.value()->list();
+    if (!summaries.ok()) return cli::failure(ctx, "show", summaries.status().message());
+    for (const FlowSummary& s : summaries.value()) {
+      if (s.kind != FlowKind::kHttp || s.status != 200) continue;
+      bool discovery = s.target.find("openid-configuration") != std::string::npos ||
+                       s.target.find("keys") != std::string::npos || s.target.find("jwks") != std::string::npos;
+      if (!discovery) continue;
+      auto f = store.value()->load(s.id);
+      if (f.ok() && f.value()) keys.add_from_flow(*f.value());
+    }
+    tokens = cli::view_tokens(flow, apps, keys);
+    cls = classify(flow, apps);
   }
-  const KnownApps& apps = builtin_known_apps();
-  std::vector<cli::TokenView> tokens = cli::view_tokens(flow, apps, keys);
-  FlowClass cls = classify(flow, apps);
 
   if (json) {
     nlohmann::ordered_json j = cli::flow_to_json(flow);

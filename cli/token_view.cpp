@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "analyzers/flow_annotator.h"
 #include "analyzers/jwt.h"
 #include "analyzers/token_discovery.h"
 #include "analyzers/token_info.h"
@@ -17,57 +18,73 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
 }
 
 // Never any character of a secret: a prefix of a password is a password hint.
-std::string masked(const std::string& raw) { return fmt::format("({} chars, not shown)", raw.size()); }
+std::string masked(size_t chars) { return fmt::format("({} chars, not shown)", chars); }
+
+// The length of an unredacted secret's value (records never hold it): found again in the flow.
+size_t secret_length(const Flow& flow, const TokenRecord& r, std::optional<std::vector<FoundToken>>& found) {
+  if (!found) found = find_tokens(flow);
+  for (const FoundToken& f : *found) {
+    if (f.location == r.location && f.kind == r.kind) return f.raw.size();
+  }
+  return 0;
+}
+
+std::string signature_line(const TokenRecord& r) {
+  if (!r.redacted) return "signature: " + r.signature;
+  // Verified (or refuted) before redaction: the verdict stands although the bytes are gone.
+  if (r.signature == to_string(SignatureStatus::kRedacted)) return "signature: redacted (removed at rest)";
+  return fmt::format("signature: {} (checked at capture; removed at rest)", r.signature);
+}
 
 }  // namespace
 
-std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, const JwksIndex& keys) {
+std::vector<TokenView> view_token_records(const Flow& flow, const std::vector<TokenRecord>& records,
+                                          const KnownApps& apps) {
   std::vector<TokenView> views;
+  std::optional<std::vector<FoundToken>> found;  // only for unredacted secrets
   int64_t request_time = flow.times.start_us / 1'000'000;
-  for (const FoundToken& found : find_tokens(flow)) {
+  for (const TokenRecord& r : records) {
     TokenView v;
-    v.location = found.location;
-    v.kind = found.kind;
-    v.scheme = found.scheme;
-    v.json["location"] = found.location;
-    v.json["kind"] = found.kind;
-    v.json["scheme"] = found.scheme;
-    v.json["redacted"] = found.redacted;
-    if (is_secret_kind(found.kind)) {
+    v.location = r.location;
+    v.kind = r.kind;
+    v.scheme = r.scheme;
+    v.json["location"] = r.location;
+    v.json["kind"] = r.kind;
+    v.json["scheme"] = r.scheme;
+    v.json["redacted"] = r.redacted;
+    if (r.format == "secret") {
       // Passwords and client secrets are shown only as their shape, never decoded or echoed.
-      v.lines.push_back(found.redacted ? "value redacted at rest" : "secret value " + masked(found.raw));
+      v.lines.push_back(r.redacted ? "value redacted at rest" : "secret value " + masked(secret_length(flow, r, found)));
       views.push_back(std::move(v));
       continue;
     }
-    auto decoded = decode_token(found.raw);
-    if (!decoded.ok()) {
-      v.error = decoded.status().message();
+    if (r.format == "malformed") {
+      v.error = r.error;
       v.json["error"] = v.error;
       views.push_back(std::move(v));
       continue;
     }
-    const DecodedToken& d = decoded.value();
-    if (d.format == TokenFormat::kOpaque) {
-      v.lines.push_back(d.redacted ? fmt::format("opaque value, redacted (fingerprint {})", d.fingerprint)
-                                   : fmt::format("opaque value (fingerprint {})", d.fingerprint));
+    if (r.format == "opaque") {
+      v.lines.push_back(r.redacted ? fmt::format("opaque value, redacted (fingerprint {})", r.fingerprint)
+                                   : fmt::format("opaque value (fingerprint {})", r.fingerprint));
       v.json["format"] = "opaque";
-      v.json["fingerprint"] = d.fingerprint;
+      v.json["fingerprint"] = r.fingerprint;
       views.push_back(std::move(v));
       continue;
     }
+    DecodedToken d = decoded_from_record(r);
     v.decoded = true;
-    TokenInfo info = interpret(d, apps);
-    SignatureStatus sig = keys.verify(d);
-    v.json["format"] = d.format == TokenFormat::kJws ? "jws" : "jwe";
+    v.json["format"] = r.format;
     v.json["header"] = d.header;
     v.json["claims"] = d.claims;
-    v.json["signature"] = to_string(sig);
-    v.json["fingerprint"] = d.fingerprint;
+    v.json["signature"] = r.signature;
+    v.json["fingerprint"] = r.fingerprint;
     if (d.format == TokenFormat::kJwe) {
       v.lines.push_back(fmt::format("encrypted token (JWE, alg {}); contents not readable", d.alg()));
       views.push_back(std::move(v));
       continue;
     }
+    TokenInfo info = interpret(d, apps);
     std::string who = !info.user.empty() ? info.user : info.subject;
     if (!info.idtyp.empty()) who += fmt::format(" ({}{})", info.idtyp, info.idtyp_inferred ? ", inferred" : "");
     if (!who.empty()) v.lines.push_back("subject:   " + who);
@@ -86,7 +103,7 @@ std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, cons
                                     expiry_phrase(*info.exp, request_time, false)));
     }
     if (!info.nonce.empty()) v.lines.push_back("nonce:     " + info.nonce);
-    v.lines.push_back(fmt::format("signature: {}{}", to_string(sig), d.redacted ? " (removed at rest)" : ""));
+    v.lines.push_back(signature_line(r));
     v.json["info"] = {{"version", info.version},     {"tenant", info.tenant},   {"subject", info.subject},
                       {"user", info.user},           {"client_id", info.client_id},
                       {"client_name", info.client_name}, {"audience", info.audience},
@@ -96,6 +113,12 @@ std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, cons
     views.push_back(std::move(v));
   }
   return views;
+}
+
+std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, const JwksIndex& keys) {
+  std::vector<TokenRecord> records;
+  for (const FoundToken& found : find_tokens(flow)) records.push_back(token_record(found, keys));
+  return view_token_records(flow, records, apps);
 }
 
 }  // namespace authscope::cli

@@ -1,4 +1,6 @@
 // Tokens found in a flow, decoded and interpreted for `show` (text beside the headers, and JSON).
+// Normally from the records the store kept (model/flow_annotations.h: decoded and verified at
+// capture time, before redaction); for flows without records, recomputed from the flow.
 // Decoding is passive: nothing is fetched; signatures are checked only against JWKS documents
 // captured in the same store.
 #pragma once
@@ -12,6 +14,7 @@
 #include "analyzers/jwks.h"
 #include "analyzers/known_apps.h"
 #include "model/flow.h"
+#include "model/flow_annotations.h"
 
 namespace authscope::cli {
 
@@ -23,6 +26,10 @@ struct TokenView {
   nlohmann::ordered_json json;            // header, claims, interpretation
 };
 
+// Views of stored token records of `flow` (interpreted with `apps`).
+std::vector<TokenView> view_token_records(const Flow& flow, const std::vector<TokenRecord>& records,
+                                          const KnownApps& apps);
+// Recomputes the records from the flow (checking signatures against `keys`), then views them.
 std::vector<TokenView> view_tokens(const Flow& flow, const KnownApps& apps, const JwksIndex& keys);
 
 }  // namespace authscope::cli

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "model/flow_annotations.h"
 #include "model/headers.h"
 
 namespace authscope {
@@ -83,6 +84,10 @@ struct Flow {
   // Bytes on the wire in each direction (for tunnels the only content recorded).
   uint64_t bytes_from_client = 0;
   uint64_t bytes_from_upstream = 0;
+
+  // Class and decoded tokens as the store keeps them (model/flow_annotations.h). Set by the
+  // store's annotate hook or read back from a store; nullopt when nobody computed them.
+  std::optional<FlowAnnotations> annotations;
 
   // The URL a person would read: scheme://host[:port]target-path (origin-form targets are
   // completed with scheme, host and port; absolute-form targets are returned as sent).

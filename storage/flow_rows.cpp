@@ -36,12 +36,35 @@ void read_body_row(const sqlite::Stmt& s, int first_col, Flow& f) {
   b.wire_size = static_cast<uint64_t>(s.int64(first_col + 3));
 }
 
+// Columns of a token use joined with its document, in the order read_token_row reads them.
+constexpr const char* kTokenColumns =
+    "t.location, t.kind, t.scheme, t.format, t.fingerprint, t.signature, t.redacted, t.error, d.header, d.claims";
+constexpr const char* kTokenJoin = "tokens t LEFT JOIN token_docs d ON d.fingerprint = t.fingerprint";
+
+TokenRecord read_token_row(const sqlite::Stmt& s, int first_col) {
+  TokenRecord t;
+  t.location = s.text(first_col);
+  t.kind = s.text(first_col + 1);
+  t.scheme = s.text(first_col + 2);
+  t.format = s.text(first_col + 3);
+  t.fingerprint = s.text(first_col + 4);
+  t.signature = s.text(first_col + 5);
+  t.redacted = s.int64(first_col + 6) != 0;
+  t.error = s.text(first_col + 7);
+  // A document exists only for decoded JWS/JWE (opaque tokens share no fingerprint with one).
+  if (t.format == "jws" || t.format == "jwe") {
+    t.header_json = s.optional_text(first_col + 8).value_or("");
+    t.claims_json = s.optional_text(first_col + 9).value_or("");
+  }
+  return t;
+}
+
 }  // namespace
 
 const char* const kFlowColumns =
     "id, kind, client_addr, connection_id, scheme, host, port, start_us, request_end_us, response_start_us, "
     "end_us, method, target, request_version, response_status, response_reason, response_version, error, "
-    "bytes_from_client, bytes_from_upstream, tls";
+    "bytes_from_client, bytes_from_upstream, tls, class, class_detail";
 
 void read_flow_columns(const sqlite::Stmt& s, Flow& f) {
   f.id = s.int64(0);
@@ -68,22 +91,98 @@ void read_flow_columns(const sqlite::Stmt& s, Flow& f) {
   f.bytes_from_client = static_cast<uint64_t>(s.int64(18));
   f.bytes_from_upstream = static_cast<uint64_t>(s.int64(19));
   if (!s.is_null(20)) f.tls = tls_info_from_json(nlohmann::json::parse(s.text(20), nullptr, false));
+  if (!s.is_null(21)) {
+    FlowAnnotations& a = f.annotations.emplace();
+    a.flow_class = s.text(21);
+    a.class_detail = s.optional_text(22).value_or("{}");
+  } else {
+    f.annotations.reset();
+  }
 }
 
 Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
   FlowRowWriter w;
   w.db_ = &db;
-  auto flow = db.prepare(fmt::format("INSERT INTO flows ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                     kFlowColumns));
+  auto flow = db.prepare(fmt::format(
+      "INSERT INTO flows ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kFlowColumns));
   if (!flow.ok()) return flow.status();
   auto header = db.prepare("INSERT INTO headers (flow_id, side, idx, name, value) VALUES (?,?,?,?,?)");
   if (!header.ok()) return header.status();
   auto body = db.prepare("INSERT INTO bodies (flow_id, side, data, truncated, wire_size) VALUES (?,?,?,?,?)");
   if (!body.ok()) return body.status();
+  auto token = db.prepare(
+      "INSERT INTO tokens (flow_id, idx, location, kind, scheme, format, fingerprint, signature, redacted, error) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?)");
+  if (!token.ok()) return token.status();
+  // The first use of a token stores its document; later uses (same fingerprint) only a row.
+  auto token_doc = db.prepare("INSERT OR IGNORE INTO token_docs (fingerprint, header, claims) VALUES (?,?,?)");
+  if (!token_doc.ok()) return token_doc.status();
+  auto set_class = db.prepare("UPDATE flows SET class = ?, class_detail = ? WHERE id = ?");
+  if (!set_class.ok()) return set_class.status();
+  auto clear_tokens = db.prepare("DELETE FROM tokens WHERE flow_id = ?");
+  if (!clear_tokens.ok()) return clear_tokens.status();
   w.flow_ = std::move(flow).value();
   w.header_ = std::move(header).value();
   w.body_ = std::move(body).value();
+  w.token_ = std::move(token).value();
+  w.token_doc_ = std::move(token_doc).value();
+  w.set_class_ = std::move(set_class).value();
+  w.clear_tokens_ = std::move(clear_tokens).value();
   return w;
+}
+
+Status FlowRowWriter::insert_tokens(int64_t flow_id, const FlowAnnotations& a) {
+  int64_t idx = 0;
+  for (const TokenRecord& t : a.tokens) {
+    {
+      sqlite::StmtReset reset(token_);
+      token_.bind(1, flow_id);
+      token_.bind(2, idx++);
+      token_.bind(3, t.location);
+      token_.bind(4, t.kind);
+      token_.bind(5, t.scheme);
+      token_.bind(6, t.format);
+      token_.bind(7, t.fingerprint);
+      token_.bind(8, t.signature);
+      token_.bind(9, int64_t{t.redacted ? 1 : 0});
+      token_.bind(10, t.error);
+      if (token_.step() != SQLITE_DONE) return db_->error(fmt::format("writing tokens of flow {}", flow_id));
+    }
+    if (!t.fingerprint.empty() && !t.header_json.empty() && docs_known_.count(t.fingerprint) == 0) {
+      docs_pending_.push_back(t.fingerprint);
+      sqlite::StmtReset reset(token_doc_);
+      token_doc_.bind(1, t.fingerprint);
+      token_doc_.bind(2, t.header_json);
+      token_doc_.bind(3, t.claims_json);
+      if (token_doc_.step() != SQLITE_DONE) return db_->error(fmt::format("writing tokens of flow {}", flow_id));
+    }
+  }
+  return Status::Ok();
+}
+
+void FlowRowWriter::committed() {
+  constexpr size_t kMaxKnownDocs = 16384;
+  if (docs_known_.size() + docs_pending_.size() > kMaxKnownDocs) docs_known_.clear();
+  for (std::string& fp : docs_pending_) docs_known_.insert(std::move(fp));
+  docs_pending_.clear();
+}
+
+void FlowRowWriter::rolled_back() { docs_pending_.clear(); }
+
+Status FlowRowWriter::annotate(int64_t flow_id, const FlowAnnotations& a) {
+  {
+    sqlite::StmtReset reset(clear_tokens_);
+    clear_tokens_.bind(1, flow_id);
+    if (clear_tokens_.step() != SQLITE_DONE) return db_->error(fmt::format("annotating flow {}", flow_id));
+  }
+  {
+    sqlite::StmtReset reset(set_class_);
+    set_class_.bind(1, a.flow_class);
+    set_class_.bind(2, a.class_detail);
+    set_class_.bind(3, flow_id);
+    if (set_class_.step() != SQLITE_DONE) return db_->error(fmt::format("annotating flow {}", flow_id));
+  }
+  return insert_tokens(flow_id, a);
 }
 
 Status FlowRowWriter::insert(const Flow& f) {
@@ -119,6 +218,13 @@ Status FlowRowWriter::insert(const Flow& f) {
     flow_.bind(19, static_cast<int64_t>(f.bytes_from_client));
     flow_.bind(20, static_cast<int64_t>(f.bytes_from_upstream));
     if (f.tls) flow_.bind(21, tls); else flow_.bind_null(21);
+    if (f.annotations) {
+      flow_.bind(22, f.annotations->flow_class);
+      flow_.bind(23, f.annotations->class_detail);
+    } else {
+      flow_.bind_null(22);
+      flow_.bind_null(23);
+    }
     if (int rc = flow_.step(); rc != SQLITE_DONE) {
       // A duplicate id is this flow's problem, not the disk's: Invalid tells the writer to
       // skip the flow and keep the batch (nothing of it was written yet).
@@ -156,8 +262,12 @@ Status FlowRowWriter::insert(const Flow& f) {
     return s;
   }
   if (f.response) {
-    return write_side(static_cast<int>(BodySide::kResponse), f.response->headers, f.response->body);
+    if (Status s = write_side(static_cast<int>(BodySide::kResponse), f.response->headers, f.response->body);
+        !s.ok()) {
+      return s;
+    }
   }
+  if (f.annotations) return insert_tokens(f.id, *f.annotations);
   return Status::Ok();
 }
 
@@ -170,9 +280,12 @@ Result<FlowRowReader> FlowRowReader::prepare(sqlite::Db& db) {
   if (!headers.ok()) return headers.status();
   auto bodies = db.prepare("SELECT side, data, truncated, wire_size FROM bodies WHERE flow_id = ?");
   if (!bodies.ok()) return bodies.status();
+  auto tokens = db.prepare(fmt::format("SELECT {} FROM {} WHERE t.flow_id = ? ORDER BY t.idx", kTokenColumns, kTokenJoin));
+  if (!tokens.ok()) return tokens.status();
   r.flow_by_id_ = std::move(flow).value();
   r.headers_by_id_ = std::move(headers).value();
   r.bodies_by_id_ = std::move(bodies).value();
+  r.tokens_by_id_ = std::move(tokens).value();
   return r;
 }
 
@@ -202,6 +315,13 @@ Result<std::optional<Flow>> FlowRowReader::load(int64_t id) {
     if (rc != SQLITE_DONE) return db_->error(fmt::format("reading body of flow {}", id));
   }
   if (!had_response) f.response.reset();  // response-side rows never invent a response
+  if (f.annotations) {
+    sqlite::StmtReset reset(tokens_by_id_);
+    tokens_by_id_.bind(1, id);
+    int rc;
+    while ((rc = tokens_by_id_.step()) == SQLITE_ROW) f.annotations->tokens.push_back(read_token_row(tokens_by_id_, 0));
+    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading tokens of flow {}", id));
+  }
   return std::optional<Flow>(std::move(f));
 }
 
@@ -212,10 +332,13 @@ Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
   if (!headers.ok()) return headers.status();
   auto bodies = db_->prepare("SELECT flow_id, side, data, truncated, wire_size FROM bodies ORDER BY flow_id, side");
   if (!bodies.ok()) return bodies.status();
+  auto tokens = db_->prepare(fmt::format("SELECT t.flow_id, {} FROM {} ORDER BY t.flow_id, t.idx", kTokenColumns, kTokenJoin));
+  if (!tokens.ok()) return tokens.status();
 
   // Each child cursor is either positioned on a row (rc == SQLITE_ROW) or exhausted.
   int hrc = headers->step();
   int brc = bodies->step();
+  int trc = tokens->step();
   int frc;
   while ((frc = flows->step()) == SQLITE_ROW) {
     Flow f;
@@ -232,10 +355,40 @@ Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
       read_body_row(*bodies, 1, f);
       brc = bodies->step();
     }
+    while (trc == SQLITE_ROW && tokens->int64(0) < f.id) trc = tokens->step();
+    while (trc == SQLITE_ROW && tokens->int64(0) == f.id) {
+      if (f.annotations) f.annotations->tokens.push_back(read_token_row(*tokens, 1));
+      trc = tokens->step();
+    }
     if (!had_response) f.response.reset();  // response-side rows never invent a response
     if (hrc != SQLITE_ROW && hrc != SQLITE_DONE) return db_->error("reading headers");
     if (brc != SQLITE_ROW && brc != SQLITE_DONE) return db_->error("reading bodies");
+    if (trc != SQLITE_ROW && trc != SQLITE_DONE) return db_->error("reading tokens");
     if (!visit(f)) return Status::Ok();
+  }
+  if (frc != SQLITE_DONE) return db_->error("reading flows");
+  return Status::Ok();
+}
+
+Status FlowRowReader::for_each_annotations(const std::function<bool(int64_t, const FlowAnnotations&)>& visit) {
+  auto flows = db_->prepare("SELECT id, class, class_detail FROM flows WHERE class IS NOT NULL ORDER BY id");
+  if (!flows.ok()) return flows.status();
+  auto tokens = db_->prepare(fmt::format("SELECT t.flow_id, {} FROM {} ORDER BY t.flow_id, t.idx", kTokenColumns, kTokenJoin));
+  if (!tokens.ok()) return tokens.status();
+  int trc = tokens->step();
+  int frc;
+  while ((frc = flows->step()) == SQLITE_ROW) {
+    const int64_t id = flows->int64(0);
+    FlowAnnotations a;
+    a.flow_class = flows->text(1);
+    a.class_detail = flows->optional_text(2).value_or("{}");
+    while (trc == SQLITE_ROW && tokens->int64(0) < id) trc = tokens->step();
+    while (trc == SQLITE_ROW && tokens->int64(0) == id) {
+      a.tokens.push_back(read_token_row(*tokens, 1));
+      trc = tokens->step();
+    }
+    if (trc != SQLITE_ROW && trc != SQLITE_DONE) return db_->error("reading tokens");
+    if (!visit(id, a)) return Status::Ok();
   }
   if (frc != SQLITE_DONE) return db_->error("reading flows");
   return Status::Ok();

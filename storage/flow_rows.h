@@ -4,6 +4,9 @@
 
 #include <functional>
 #include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,11 +24,25 @@ class FlowRowWriter {
   static Result<FlowRowWriter> prepare(sqlite::Db& db);
   // Inserts one flow (flow.id must be set) inside the caller's transaction. A failure leaves
   // this flow's rows partly written; the caller rolls back or discards the transaction.
+  // Also writes flow.annotations (class columns, tokens and token_docs rows) when present.
   Status insert(const Flow& flow);
+  // Replaces the stored annotations of an existing flow (the backfill of older rows), inside
+  // the caller's transaction.
+  Status annotate(int64_t flow_id, const FlowAnnotations& annotations);
+  // The caller's transaction committed / rolled back: token documents written in it are known
+  // to exist (and are not written again) / are forgotten.
+  void committed();
+  void rolled_back();
 
  private:
+  Status insert_tokens(int64_t flow_id, const FlowAnnotations& annotations);
+
   sqlite::Db* db_ = nullptr;
-  sqlite::Stmt flow_, header_, body_;
+  sqlite::Stmt flow_, header_, body_, token_, token_doc_, set_class_, clear_tokens_;
+  // Fingerprints whose token_docs row is committed: an ARM client's bearer token is written
+  // once, then skipped without a statement (bounded: cleared past kMaxKnownDocs).
+  std::unordered_set<std::string> docs_known_;
+  std::vector<std::string> docs_pending_;  // written in the open transaction
 };
 
 class FlowRowReader {
@@ -36,15 +53,19 @@ class FlowRowReader {
   // bodies, each read in primary-key order), so memory holds one flow at a time. The caller
   // wraps it in a read transaction so the cursors see one snapshot.
   Status for_each(const std::function<bool(const Flow&)>& visit);
+  // Streams (id, annotations) of every annotated flow in id order without touching headers or
+  // bodies; flows never annotated are skipped. The caller wraps it in a read transaction.
+  Status for_each_annotations(const std::function<bool(int64_t, const FlowAnnotations&)>& visit);
 
  private:
   sqlite::Db* db_ = nullptr;
-  sqlite::Stmt flow_by_id_, headers_by_id_, bodies_by_id_;
+  sqlite::Stmt flow_by_id_, headers_by_id_, bodies_by_id_, tokens_by_id_;
 };
 
 // TlsInfo as the JSON object stored in flows.tls and exported in HAR `_authscope.tls`.
 
-// The columns of a flows row, in the order FlowRowReader selects them.
+// The columns of a flows row, in the order FlowRowReader selects them (the last two are the
+// class and class_detail of schema 3).
 extern const char* const kFlowColumns;
 // Fills the flow fields from a statement positioned on a row selecting kFlowColumns.
 void read_flow_columns(const sqlite::Stmt& s, Flow& flow);

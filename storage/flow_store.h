@@ -14,6 +14,7 @@
 
 #include "model/finding.h"
 #include "model/flow.h"
+#include "model/flow_annotations.h"
 #include "model/status.h"
 
 namespace authscope {
@@ -30,6 +31,7 @@ struct FlowSummary {  // what `authscope flows` lists, without loading bodies
   int status = 0;  // 0: no response
   uint64_t request_bytes = 0, response_bytes = 0;
   std::optional<std::string> error;
+  std::string flow_class;  // FlowAnnotations::flow_class, "" when the flow was never annotated
 };
 
 class FlowStore {
@@ -53,6 +55,14 @@ class FlowStore {
   // returning false from `visit`.
   virtual Status for_each(const std::function<bool(const Flow&)>& visit) = 0;
   virtual Result<int64_t> count() = 0;
+  // Streams the stored annotations (class and token records, model/flow_annotations.h) of every
+  // annotated flow in id order without loading headers or bodies: what analysis code reads when
+  // it needs only "which flows are JWKS fetches" or "which tokens went where". Flows never
+  // annotated are skipped (load() them and recompute). Stop early by returning false.
+  virtual Status for_each_annotations(const std::function<bool(int64_t id, const FlowAnnotations&)>& visit) {
+    (void)visit;
+    return Status::Unsupported("this store keeps no annotations");
+  }
 
   // Findings of the last analysis, replaced as a whole.
   virtual Status replace_findings(const std::vector<Finding>& findings) = 0;
@@ -60,6 +70,14 @@ class FlowStore {
 };
 
 struct SqliteStoreOptions {
+  // Computes what the store keeps about a flow (class, decoded tokens with signature status:
+  // analyzers/flow_annotator.h, which storage must not include; the CLI wires it in). Runs on the
+  // writer thread BEFORE before_write, so it sees the raw flow (a signature is verified before
+  // redaction strips it); skipped for flows that arrive with annotations already set. Also used
+  // when the store opens (read-write, or read-only on a writable file) to backfill flows stored
+  // without annotations (older schema versions), in id order, before the open returns.
+  // Exceptions are caught: the flow is then stored unannotated.
+  std::function<FlowAnnotations(const Flow&)> annotate;
   // Runs on the writer thread before a flow is written (redaction of secrets lives in
   // analyzers/, which storage must not include; the CLI wires it in).
   std::function<void(Flow&)> before_write;

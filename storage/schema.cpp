@@ -70,7 +70,43 @@ CREATE TABLE findings (
 CREATE INDEX flows_by_host ON flows(host, id);
 )sql";
 
-constexpr const char* kSteps[kSchemaVersion] = {kStep0To1, kStep1To2};
+// Version 2 → 3: each flow's class and the tokens found in it, computed from the raw flow before
+// redaction (model/flow_annotations.h; issue 3 item 6).
+//  - flows.class is NULL until a flow is annotated: rows of older versions stay NULL until a
+//    writer with the annotate hook backfills them (flows_unannotated finds them without a scan;
+//    a partial index costs nothing for annotated rows).
+//  - tokens: one row per token use, keyed (flow_id, idx) in discovery order; small, so
+//    WITHOUT ROWID. tokens_by_fingerprint joins uses of one token across flows.
+//  - token_docs: header and claims JSON once per distinct token. An ARM client sends the same
+//    1-2 KB bearer token on thousands of requests; storing its claims per use would multiply
+//    the store by that. A rowid table (claims spill past an index page, see step 0 → 1).
+constexpr const char* kStep2To3 = R"sql(
+ALTER TABLE flows ADD COLUMN class TEXT;
+ALTER TABLE flows ADD COLUMN class_detail TEXT;
+CREATE INDEX flows_unannotated ON flows(id) WHERE class IS NULL;
+CREATE TABLE tokens (
+  flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  location TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  scheme TEXT NOT NULL DEFAULT '',
+  format TEXT NOT NULL,
+  fingerprint TEXT NOT NULL DEFAULT '',
+  signature TEXT NOT NULL DEFAULT '',
+  redacted INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (flow_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX tokens_by_fingerprint ON tokens(fingerprint);
+CREATE TABLE token_docs (
+  id INTEGER PRIMARY KEY,
+  fingerprint TEXT NOT NULL UNIQUE,
+  header TEXT NOT NULL,
+  claims TEXT NOT NULL
+);
+)sql";
+
+constexpr const char* kSteps[kSchemaVersion] = {kStep0To1, kStep1To2, kStep2To3};
 
 Status newer_schema(const std::string& name, int64_t version) {
   return Status::Unsupported(fmt::format("{} was written by a newer authscope (schema {}, this build knows {})",

@@ -29,6 +29,8 @@ using Clock = std::chrono::steady_clock;
 // After the store is stopping, a batch that keeps failing is tried this many times before its
 // flows are counted as lost (the destructor must not hang on a full disk).
 constexpr int kFinalAttempts = 3;
+// Flows annotated per transaction when backfilling a store written without annotations.
+constexpr int kBackfillBatch = 256;
 
 std::string base_name(const std::string& path) {
   auto slash = path.find_last_of('/');
@@ -145,6 +147,9 @@ class SqliteFlowStore final : public FlowStore {
       auto rows = FlowRowWriter::prepare(writer_db_);
       if (!rows.ok()) return rows.status();
       rows_writer_.emplace(std::move(rows).value());
+      if (options_.annotate) {
+        if (Status s = backfill_annotations(writer_db_, *rows_writer_); !s.ok()) return s;
+      }
     }
     auto rows = FlowRowReader::prepare(reader_db_);
     if (!rows.ok()) return rows.status();
@@ -216,7 +221,7 @@ class SqliteFlowStore final : public FlowStore {
     std::lock_guard<std::recursive_mutex> lock(reader_mu_);
     auto stmt = reader_db_.prepare(
         "SELECT id, kind, start_us, end_us, client_addr, scheme, host, port, method, target, "
-        "response_status, bytes_from_client, bytes_from_upstream, error FROM flows ORDER BY id");
+        "response_status, bytes_from_client, bytes_from_upstream, error, class FROM flows ORDER BY id");
     if (!stmt.ok()) return stmt.status();
     std::vector<FlowSummary> out;
     int rc;
@@ -237,6 +242,7 @@ class SqliteFlowStore final : public FlowStore {
       s.request_bytes = static_cast<uint64_t>(stmt->int64(11));
       s.response_bytes = static_cast<uint64_t>(stmt->int64(12));
       s.error = stmt->optional_text(13);
+      s.flow_class = stmt->optional_text(14).value_or("");
       out.push_back(std::move(s));
     }
     if (rc != SQLITE_DONE) return reader_db_.error("listing flows");
@@ -257,6 +263,17 @@ class SqliteFlowStore final : public FlowStore {
       if (Status s = reader_db_.exec("BEGIN"); !s.ok()) return s;
     }
     Status status = rows_reader_->for_each(visit);
+    if (own_txn) reader_db_.exec("COMMIT");
+    return status;
+  }
+
+  Status for_each_annotations(const std::function<bool(int64_t, const FlowAnnotations&)>& visit) override {
+    std::lock_guard<std::recursive_mutex> lock(reader_mu_);
+    const bool own_txn = sqlite3_get_autocommit(reader_db_.get()) != 0;
+    if (own_txn) {
+      if (Status s = reader_db_.exec("BEGIN"); !s.ok()) return s;
+    }
+    Status status = rows_reader_->for_each_annotations(visit);
     if (own_txn) reader_db_.exec("COMMIT");
     return status;
   }
@@ -335,11 +352,70 @@ class SqliteFlowStore final : public FlowStore {
     if (!probe.ok()) return probe.status();
     auto version = probe->query_int("PRAGMA user_version");
     if (!version.ok()) return Status::Io(fmt::format("{}: {}", name_, version.status().message()));
-    if (*version <= 0 || *version >= kSchemaVersion) return Status::Ok();  // check_schema decides
+    if (*version <= 0 || *version > kSchemaVersion) return Status::Ok();  // check_schema decides
+    bool unannotated = false;
+    if (*version == kSchemaVersion && options_.annotate) {
+      auto any = probe->query_int("SELECT EXISTS (SELECT 1 FROM flows WHERE class IS NULL)");
+      unannotated = any.ok() && *any != 0;
+    }
+    if (*version == kSchemaVersion && (!unannotated || ::access(path_.c_str(), W_OK) != 0)) return Status::Ok();
     auto rw = sqlite::Db::open(path_, SQLITE_OPEN_READWRITE);
-    if (!rw.ok()) return Status::Ok();  // not writable: check_schema explains
+    if (!rw.ok()) return Status::Ok();  // not writable: check_schema explains, readers recompute
     sqlite3_busy_timeout(rw->get(), options_.busy_timeout_ms);
-    return migrate_schema(*rw, name_);
+    if (Status s = migrate_schema(*rw, name_); !s.ok()) return s;
+    if (!options_.annotate) return Status::Ok();
+    if (Status s = configure_connection(*rw, name_, options_.busy_timeout_ms); !s.ok()) return Status::Ok();
+    auto writer = FlowRowWriter::prepare(*rw);
+    if (!writer.ok()) return Status::Ok();
+    // Best effort: a reader that cannot backfill (another process holds the write lock too
+    // long) still reads; rows without annotations are recomputed by the reader.
+    backfill_annotations(*rw, *writer);
+    return Status::Ok();
+  }
+
+  // Annotates every stored flow that has no annotations (rows written before schema 3, or by a
+  // writer without the hook), in id order so a JWKS fetch is seen before the tokens it signs,
+  // in transactions of kBackfillBatch flows (a crash keeps what was committed; the rest is
+  // picked up by the next open). Tokens of redacted rows get "redacted": the signature is gone.
+  Status backfill_annotations(sqlite::Db& db, FlowRowWriter& writer) {
+    auto reader = FlowRowReader::prepare(db);
+    if (!reader.ok()) return reader.status();
+    auto next = db.prepare("SELECT id FROM flows WHERE class IS NULL AND id > ? ORDER BY id LIMIT ?");
+    if (!next.ok()) return next.status();
+    int64_t after = 0;
+    for (;;) {
+      std::vector<int64_t> ids;
+      {
+        sqlite::StmtReset reset(*next);
+        next->bind(1, after);
+        next->bind(2, int64_t{kBackfillBatch});
+        int rc;
+        while ((rc = next->step()) == SQLITE_ROW) ids.push_back(next->int64(0));
+        if (rc != SQLITE_DONE) return db.error("finding flows to annotate");
+      }
+      if (ids.empty()) return Status::Ok();
+      after = ids.back();
+      if (Status s = db.exec("BEGIN IMMEDIATE"); !s.ok()) return Status::Io(fmt::format("{}: {}", name_, s.message()));
+      Status status;
+      for (int64_t id : ids) {
+        auto flow = reader->load(id);
+        if (!flow.ok()) {
+          status = flow.status();
+          break;
+        }
+        if (!flow.value()) continue;
+        std::optional<FlowAnnotations> a = run_annotate(**flow);
+        if (!a) continue;  // the hook failed on this flow: leave it for readers to recompute
+        if (status = writer.annotate(id, *a); !status.ok()) break;
+      }
+      if (status.ok()) status = db.exec("COMMIT");
+      if (!status.ok()) {
+        db.exec("ROLLBACK");
+        writer.rolled_back();
+        return Status::Io(fmt::format("{}: annotating stored flows: {}", name_, status.message()));
+      }
+      writer.committed();
+    }
   }
 
   // One transaction per batch. On failure everything is rolled back and the caller keeps the
@@ -355,6 +431,7 @@ class SqliteFlowStore final : public FlowStore {
       }
       if (!s.ok()) {
         writer_db_.exec("ROLLBACK");
+        rows_writer_->rolled_back();
         return s;
       }
       if (kept != i) batch[kept] = std::move(batch[i]);
@@ -362,8 +439,10 @@ class SqliteFlowStore final : public FlowStore {
     }
     if (Status s = writer_db_.exec("COMMIT"); !s.ok()) {
       writer_db_.exec("ROLLBACK");
+      rows_writer_->rolled_back();
       return s;
     }
+    rows_writer_->committed();
     // Only now forget the skipped flows: a rollback above must retry the whole batch.
     skipped_in_batch_ = batch.size() - kept;
     batch.resize(kept);
@@ -414,6 +493,11 @@ class SqliteFlowStore final : public FlowStore {
           batch.push_back(std::move(f));
         }
         taken.clear();
+      }
+      if (!hooked && options_.annotate) {
+        for (Flow& f : batch) {
+          if (!f.annotations) f.annotations = run_annotate(f);
+        }
       }
       if (!hooked && options_.before_write) {
         for (Flow& f : batch) run_before_write(f);
@@ -476,6 +560,15 @@ class SqliteFlowStore final : public FlowStore {
       std::lock_guard<std::mutex> lock(mu_);
       write_error_ = Status::Invalid(fmt::format("before_write hook failed on flow {}: {}", f.id, e.what()));
     }
+  }
+  std::optional<FlowAnnotations> run_annotate(const Flow& f) {
+    try {
+      return options_.annotate(f);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mu_);
+      write_error_ = Status::Invalid(fmt::format("annotate hook failed on flow {}: {}", f.id, e.what()));
+    }
+    return std::nullopt;
   }
   void run_after_commit(const std::vector<Flow>& batch) {
     try {

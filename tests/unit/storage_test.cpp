@@ -243,7 +243,7 @@ TEST_CASE("a version-1 store is migrated and keeps its flows", "[unit][storage]"
   auto store = open_store(path);
   {
     RawDb raw(path);
-    CHECK(raw.text("PRAGMA user_version") == "2");
+    CHECK(raw.text("PRAGMA user_version") == "3");
   }
   auto flow = store->load(7);
   REQUIRE(flow.ok());
@@ -286,7 +286,7 @@ TEST_CASE("a store from a newer authscope is refused with a clear message", "[un
     options.read_only = read_only;
     auto store = open_sqlite_store(path, options);
     REQUIRE_FALSE(store.ok());
-    CHECK(store.status().message() == "flows.db was written by a newer authscope (schema 7, this build knows 2)");
+    CHECK(store.status().message() == "flows.db was written by a newer authscope (schema 7, this build knows 3)");
   }
   RawDb raw(path);
   CHECK(raw.text("PRAGMA user_version") == "7");  // untouched
@@ -455,7 +455,7 @@ TEST_CASE("concurrent enqueue from four threads, then flush", "[unit][storage]")
   CHECK((*f)->request.target == "/700");
 }
 
-TEST_CASE("before_write runs on the writer thread before storage; after_commit sees the batch",
+TEST_CASE("before_write runs on the writer thread before storage, after_commit sees the batch",
           "[unit][storage]") {
   TempDir dir;
   std::atomic<std::thread::id> hook_thread{};
@@ -545,7 +545,7 @@ TEST_CASE("beyond the queue bound flows are dropped, counted and reported", "[un
   CHECK(*store->count() == 4 + 6);
 }
 
-TEST_CASE("a duplicate id is refused alone; the rest of the batch is stored", "[unit][storage]") {
+TEST_CASE("a duplicate id is refused alone, the rest of the batch is stored", "[unit][storage]") {
   TempDir dir;
   auto store = open_store(dir.file("flows.db"));
   Flow a = make_simple_flow("a", "/", 200);

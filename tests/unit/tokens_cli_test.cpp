@@ -9,8 +9,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <sqlite3.h>
+
+#include "analyzers/analysis.h"
+#include "analyzers/flow_annotator.h"
 #include "analyzers/redact.h"
 #include "cli/cli.h"
+#include "cli/store_annotator.h"
 #include "storage/flow_store.h"
 #include "tokens_test_support.h"
 
@@ -167,4 +172,257 @@ TEST_CASE("tokens: every token in a store with who, what, for whom, until when, 
 
   auto missing = run({"tokens", "--db", (dir.path / "nope.db").string()});
   CHECK(missing.code == kExitFailure);
+}
+
+namespace {
+
+Flow keys_flow(const SigningKey& key) {
+  Flow f = make_flow("GET", "https://login.microsoftonline.com/common/discovery/v2.0/keys");
+  set_response(f, 200, {{"Content-Type", "application/json"}}, key.jwks().dump());
+  f.id = 0;
+  return f;
+}
+
+Flow arm_flow(const std::string& token) {
+  Flow f = make_flow("GET", "https://management.azure.com/subscriptions?api-version=2022-12-01",
+                     {{"Authorization", "Bearer " + token}});
+  set_response(f, 200, {{"Content-Type", "application/json"}}, R"({"value":[]})");
+  f.id = 0;
+  return f;
+}
+
+// The store as `authscope proxy` opens it: annotate hook (primed with the store's JWKS), then
+// redaction, both on the writer thread.
+std::unique_ptr<FlowStore> open_capture_store(const std::string& path) {
+  SqliteStoreOptions options;
+  auto annotator = std::make_shared<FlowAnnotator>(builtin_known_apps());
+  cli::install_annotator(options, annotator);
+  options.before_write = cli::redact_before_write;
+  auto store = open_sqlite_store(path, options);
+  REQUIRE(store.ok());
+  REQUIRE(cli::prime_annotator(*store.value(), *annotator).ok());
+  return std::move(store).value();
+}
+
+const nlohmann::json* row_for(const nlohmann::json& rows, int64_t flow, const std::string& location) {
+  for (const auto& r : rows) {
+    if (r["flow"] == flow && r["location"] == location) return &r;
+  }
+  return nullptr;
+}
+
+std::string tamper(const std::string& token) {
+  auto claims = arm_user_claims_v1();
+  claims["upn"] = "mallory@contoso.example";
+  return token.substr(0, token.find('.') + 1) + base64url_encode(claims.dump()) + token.substr(token.rfind('.'));
+}
+
+}  // namespace
+
+TEST_CASE("tokens are verified at capture, before redaction, and read back from the store", "[unit][tokens]") {
+  TempDir dir;
+  SigningKey key("RS256", "entra-1");
+  const std::string at = key.mint(arm_user_claims_v1());
+  const std::string signature = at.substr(at.rfind('.') + 1);
+  const std::string db = (dir.path / "flows.db").string();
+  int64_t good = 0, bad = 0;
+  {
+    auto store = open_capture_store(db);
+    store->enqueue(keys_flow(key));  // the JWKS passes first, as in a real sign-in
+    good = store->enqueue(arm_flow(at));
+    bad = store->enqueue(arm_flow(tamper(at)));
+    REQUIRE(store->flush().ok());
+
+    auto loaded = store->load(good);
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->has_value());
+    const Flow& f = **loaded;
+    // At rest: no signature in the stored header ...
+    const std::string stored = *f.request.headers.find("Authorization");
+    CHECK(stored.find(signature) == std::string::npos);
+    CHECK(stored.find("authscope-redacted") != std::string::npos);
+    // ... and yet the stored record says verified, because it was checked before redaction.
+    REQUIRE(f.annotations.has_value());
+    CHECK(f.annotations->flow_class == "arm:read");
+    REQUIRE(f.annotations->tokens.size() == 1);
+    CHECK(f.annotations->tokens[0].signature == "verified");
+    CHECK(f.annotations->tokens[0].redacted);  // the value at rest is a marker
+    CHECK(f.annotations->tokens[0].fingerprint == token_fingerprint(at));
+    CHECK(f.annotations->tokens[0].claims_json.find(signature) == std::string::npos);
+    auto tampered = store->load(bad);
+    CHECK((*tampered)->annotations->tokens.at(0).signature == "bad-signature");
+  }
+
+  // `tokens` reads the stored records (recomputing from the redacted rows would say "redacted").
+  auto json = run({"tokens", "--db", db, "--json"});
+  INFO(json.err);
+  REQUIRE(json.code == 0);
+  auto rows = nlohmann::json::parse(json.out);
+  REQUIRE(rows.size() == 2);
+  const auto* good_row = row_for(rows, good, "request.header.Authorization");
+  const auto* bad_row = row_for(rows, bad, "request.header.Authorization");
+  REQUIRE(good_row);
+  REQUIRE(bad_row);
+  CHECK((*good_row)["signature"] == "verified");
+  CHECK((*good_row)["redacted"] == true);  // as stored: the value at rest is a marker
+  CHECK((*good_row)["client_name"] == "Microsoft Azure CLI");
+  CHECK((*good_row)["expiry"].get<std::string>().rfind("2024-06-01T11:14:53Z (expires ", 0) == 0);
+  CHECK((*bad_row)["signature"] == "bad-signature");
+  CHECK((*bad_row)["user"] == "mallory@contoso.example");
+  auto text = run({"tokens", "--db", db});
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("2 tokens in " + db + "; 1 signing key captured") != std::string::npos);
+
+  // `show` too: the stored class and records.
+  auto show = run({"show", std::to_string(good), "--db", db, "--json"});
+  INFO(show.err);
+  REQUIRE(show.code == 0);
+  auto doc = nlohmann::json::parse(show.out);
+  CHECK(doc["class"]["kind"] == "arm");
+  CHECK(doc["tokens"].at(0)["signature"] == "verified");
+  CHECK(doc["tokens"].at(0)["claims"]["upn"] == "ada@contoso.example");
+  auto show_text = run({"show", std::to_string(good), "--db", db});
+  CHECK(show_text.out.find("signature: verified (checked at capture; removed at rest)") != std::string::npos);
+  CHECK(show_text.out.find(signature) == std::string::npos);
+
+  // A later session verifies against the JWKS captured in an earlier one (primed at open).
+  auto later_claims = arm_user_claims_v1();
+  later_claims["uti"] = "second-session";
+  const std::string later = key.mint(later_claims);
+  int64_t id = 0;
+  {
+    auto store = open_capture_store(db);
+    id = store->enqueue(arm_flow(later));
+    REQUIRE(store->flush().ok());
+    CHECK((*store->load(id))->annotations->tokens.at(0).signature == "verified");
+  }
+  auto again = run({"tokens", "--db", db, "--json"});
+  REQUIRE(again.code == 0);
+  const auto again_rows = nlohmann::json::parse(again.out);
+  const auto* later_row = row_for(again_rows, id, "request.header.Authorization");
+  REQUIRE(later_row);
+  CHECK((*later_row)["signature"] == "verified");
+}
+
+TEST_CASE("tokens on a version-2 store: migrated, backfilled from the raw rows, honest about redaction",
+          "[unit][tokens]") {
+  TempDir dir;
+  SigningKey key("RS256", "entra-1");
+  const std::string at = key.mint(arm_user_claims_v1());
+  const std::string db = (dir.path / "flows.db").string();
+  {
+    // Written the way version 2 wrote (redacted, no annotations), then taken back to schema 2.
+    SqliteStoreOptions options;
+    options.before_write = [](Flow& f) { redact_secrets(f); };
+    auto store = open_sqlite_store(db, options);
+    REQUIRE(store.ok());
+    store.value()->enqueue(keys_flow(key));
+    store.value()->enqueue(arm_flow(at));
+    REQUIRE(store.value()->flush().ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  auto query = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+  };
+  REQUIRE(sqlite3_exec(raw,
+                       "DROP INDEX flows_unannotated; DROP TABLE tokens; DROP TABLE token_docs; "
+                       "ALTER TABLE flows DROP COLUMN class; ALTER TABLE flows DROP COLUMN class_detail; "
+                       "PRAGMA user_version = 2;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(query("PRAGMA user_version") == "2");
+
+  auto json = run({"tokens", "--db", db, "--json"});
+  INFO(json.err);
+  REQUIRE(json.code == 0);
+  auto rows = nlohmann::json::parse(json.out);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["flow"] == 2);
+  CHECK(rows[0]["signature"] == "redacted");  // stripped before this version could check it
+  CHECK(rows[0]["client_name"] == "Microsoft Azure CLI");
+  CHECK(query("PRAGMA user_version") == "3");
+  CHECK(query("SELECT count(*) FROM flows WHERE class IS NULL") == "0");
+  CHECK(query("SELECT class FROM flows WHERE id = 1") == "jwks");
+  CHECK(query("SELECT class FROM flows WHERE id = 2") == "arm:read");
+  CHECK(query("SELECT signature FROM tokens WHERE flow_id = 2") == "redacted");
+  sqlite3_close(raw);
+}
+
+TEST_CASE("decode, tokens and show take known-apps names from --rules DIR", "[unit][tokens]") {
+  TempDir dir;
+  auto known = nlohmann::json::parse(std::ifstream(default_rules_dir() + "/known-apps.json"));
+  known["clients"][kAzureCli] = "Contoso Custom CLI";
+  std::filesystem::create_directories(dir.path / "rules");
+  std::ofstream(dir.path / "rules" / "known-apps.json") << known.dump(2);
+  const std::string rules = (dir.path / "rules").string();
+
+  SigningKey key("RS256", "kid-1");
+  const std::string token = key.mint(arm_user_claims_v1());
+  auto builtin = run({"decode", token, "--now", std::to_string(kIat)});
+  REQUIRE(builtin.code == 0);
+  CHECK(builtin.out.find("Microsoft Azure CLI") != std::string::npos);
+  auto custom = run({"decode", token, "--rules", rules, "--now", std::to_string(kIat)});
+  INFO(custom.err);
+  REQUIRE(custom.code == 0);
+  CHECK(custom.out.find("Contoso Custom CLI") != std::string::npos);
+  CHECK(custom.out.find("Microsoft Azure CLI") == std::string::npos);
+  auto custom_json = run({"decode", token, "--rules", rules, "--json"});
+  CHECK(nlohmann::json::parse(custom_json.out)["info"]["client_name"] == "Contoso Custom CLI");
+
+  const std::string db = (dir.path / "flows.db").string();
+  {
+    auto store = open_capture_store(db);
+    store->enqueue(arm_flow(token));
+    REQUIRE(store->flush().ok());
+  }
+  auto tokens = run({"tokens", "--db", db, "--rules", rules, "--json"});
+  REQUIRE(tokens.code == 0);
+  CHECK(nlohmann::json::parse(tokens.out).at(0)["client_name"] == "Contoso Custom CLI");
+  auto show = run({"show", "1", "--db", db, "--rules", rules});
+  REQUIRE(show.code == 0);
+  CHECK(show.out.find("Contoso Custom CLI") != std::string::npos);
+
+  auto broken = run({"decode", token, "--rules", (dir.path / "nope").string()});
+  CHECK(broken.code == kExitFailure);
+  CHECK(broken.err.find("nope") != std::string::npos);
+}
+
+TEST_CASE("import runs the same hook: a HAR's tokens are verified, then redacted", "[unit][tokens]") {
+  TempDir dir;
+  SigningKey key("ES256", "ec-1");
+  const std::string at = key.mint(arm_user_claims_v1());
+  const std::string raw_db = (dir.path / "raw.db").string();
+  {
+    auto store = open_sqlite_store(raw_db);  // unredacted, no hook: like --keep-secrets elsewhere
+    REQUIRE(store.ok());
+    store.value()->enqueue(keys_flow(key));
+    store.value()->enqueue(arm_flow(at));
+    store.value()->enqueue(arm_flow(tamper(at)));
+    REQUIRE(store.value()->flush().ok());
+  }
+  const std::string har = (dir.path / "capture.har").string();
+  REQUIRE(run({"export", "--format", "har", "--db", raw_db, "-o", har}).code == 0);
+  const std::string db = (dir.path / "imported.db").string();
+  auto imported = run({"import", har, "--db", db});
+  INFO(imported.err);
+  REQUIRE(imported.code == 0);
+
+  SqliteStoreOptions ro;
+  ro.read_only = true;
+  auto store = open_sqlite_store(db, ro);
+  REQUIRE(store.ok());
+  auto good = store.value()->load(2);
+  REQUIRE(good->has_value());
+  CHECK((*good)->request.headers.find("Authorization")->find(at.substr(at.rfind('.') + 1)) == std::string::npos);
+  REQUIRE((*good)->annotations.has_value());
+  CHECK((*good)->annotations->flow_class == "arm:read");
+  CHECK((*good)->annotations->tokens.at(0).signature == "verified");
+  CHECK((*good)->annotations->tokens.at(0).redacted);
+  CHECK((*store.value()->load(3))->annotations->tokens.at(0).signature == "bad-signature");
+  CHECK((*store.value()->load(1))->annotations->flow_class == "jwks");
 }

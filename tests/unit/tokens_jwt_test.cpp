@@ -101,7 +101,7 @@ TEST_CASE("RFC 7515 A.2 (RS256) and A.3 (ES256) examples verify", "[unit][tokens
   CHECK(verify_with(rsa, with_claims(kA2Token, {{"iss", "mallory"}})) == SignatureStatus::kBadSignature);
 }
 
-TEST_CASE("minted Entra tokens verify for every supported alg; tampering is caught", "[unit][tokens]") {
+TEST_CASE("minted Entra tokens verify for every supported alg, tampering is caught", "[unit][tokens]") {
   for (const char* alg : {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}) {
     DYNAMIC_SECTION(alg) {
       SigningKey key(alg, std::string("kid-") + alg);
