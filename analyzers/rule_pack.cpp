@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "analyzers/analysis.h"
 #include "analyzers/http_text.h"
@@ -276,17 +275,35 @@ Status apply_custom_file(const std::string& file, const nlohmann::json& doc, Rul
   return add_custom_rules(*it, file + ": /rules", file, pack);
 }
 
+// A rules file is configuration: a few KiB, nested a handful of levels. The caps keep a wrong
+// file (a capture dropped into rules/ by mistake, 16 MiB of '[') from costing gigabytes: the
+// size is checked while reading, the depth before parsing.
+constexpr size_t kMaxRulesFileBytes = 16 * 1024 * 1024;
+constexpr int kMaxRulesJsonDepth = 32;
+
 Result<nlohmann::json> read_json_file(const fs::path& path, const std::string& shown) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(shown + ": cannot read");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  if (text.size() > 16 * 1024 * 1024) return Status::Limit(shown + ": larger than 16 MiB");
+  std::string text;
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxRulesFileBytes) return Status::Limit(shown + ": larger than 16 MiB");
+  }
+  if (in.bad()) return Status::Io(shown + ": cannot read");
+  if (json_depth_exceeds(text, kMaxRulesJsonDepth)) {
+    return Status::Limit(shown + ": JSON nested deeper than " + std::to_string(kMaxRulesJsonDepth) + " levels");
+  }
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return Status::Parse(shown + ": invalid JSON at byte " + std::to_string(e.byte));
+  } catch (const nlohmann::json::exception& e) {
+    // Not every parse failure is a parse_error: a number too large for a double ("1e999") is
+    // out_of_range.406, which used to escape and abort the process (found by fuzz_rule_pack).
+    std::string what = e.what();
+    if (auto close = what.find("] "); close != std::string::npos) what = what.substr(close + 2);
+    return Status::Parse(shown + ": invalid JSON: " + what);
   }
 }
 

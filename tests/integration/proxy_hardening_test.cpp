@@ -681,7 +681,7 @@ TEST_CASE("hardening: a stalled request body answers 408 and a client silent aft
   CHECK(w.proxy.stop() == 0);
 }
 
-TEST_CASE("hardening: a failed CONNECT closes the connection; nothing pipelined behind it runs",
+TEST_CASE("hardening: a failed CONNECT closes the connection, nothing pipelined behind it runs",
           "[integration][proxy][hardening]") {
   World w;
   w.start_upstreams();

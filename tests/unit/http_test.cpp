@@ -228,7 +228,7 @@ TEST_CASE("1000 pipelined requests come out one at a time, in order", "[unit][ht
   }
 }
 
-TEST_CASE("Content-Length bodies arrive across reads; the head is reported once", "[unit][http]") {
+TEST_CASE("Content-Length bodies arrive across reads, the head is reported once", "[unit][http]") {
   std::string body(100000, 'b');
   std::string input = "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + body;
   auto r = run(HttpParser::Kind::kRequest, input, {10, 60, 1000, 50000});
@@ -290,7 +290,7 @@ TEST_CASE("CONNECT ends in kUpgrade and leaves the TLS bytes unread", "[unit][ht
   CHECK(old.end == Outcome::kUpgrade);
 }
 
-TEST_CASE("websocket upgrade is an upgrade; h2c is not", "[unit][http]") {
+TEST_CASE("websocket upgrade is an upgrade, h2c is not", "[unit][http]") {
   auto ws = req("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nFRAME");
   REQUIRE(ws.end == Outcome::kUpgrade);
   CHECK(ws.after_upgrade == "FRAME");
@@ -329,7 +329,7 @@ TEST_CASE("an exception in the sink becomes an error, not a crash", "[unit][http
   CHECK(p.done());
 }
 
-TEST_CASE("errors are sticky; EOF inside a request is an error, between requests is not", "[unit][http]") {
+TEST_CASE("errors are sticky, EOF inside a request is an error, between requests is not", "[unit][http]") {
   RecordingSink sink;
   HttpParser p(HttpParser::Kind::kRequest, ProxyLimits{}, sink);
   auto bad = p.feed(std::string_view("GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n"));
@@ -508,7 +508,7 @@ TEST_CASE("real Entra traffic fits the limits", "[unit][http]") {
   CHECK(*r.msgs[0].head.headers.find("X-MS-Authorization-Auxiliary") == aux);
 }
 
-TEST_CASE("request line over 16 KiB is 414; at the limit it passes", "[unit][http]") {
+TEST_CASE("request line over 16 KiB is 414, at the limit it passes", "[unit][http]") {
   ProxyLimits limits;
   const std::string prefix = "GET /";
   const std::string suffix = " HTTP/1.1\r\n";
@@ -549,7 +549,7 @@ TEST_CASE("header section over 64 KiB is 431", "[unit][http]") {
   CHECK(s.status == 431);
 }
 
-TEST_CASE("more than 128 fields is 431; exactly 128 pass", "[unit][http]") {
+TEST_CASE("more than 128 fields is 431, exactly 128 pass", "[unit][http]") {
   auto with_fields = [](int n) {
     std::string s = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 1; i < n; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
@@ -565,7 +565,7 @@ TEST_CASE("more than 128 fields is 431; exactly 128 pass", "[unit][http]") {
   CHECK(over.error == kErrTooManyHeaders);
 }
 
-TEST_CASE("chunk-size line over 4 KiB is 400; trailers are bounded", "[unit][http]") {
+TEST_CASE("chunk-size line over 4 KiB is 400, trailers are bounded", "[unit][http]") {
   const std::string C = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
   auto long_ext = req(C + "5;" + std::string(5000, 'e') + "\r\nhello\r\n0\r\n\r\n");
   CHECK(long_ext.status == 400);

@@ -230,7 +230,7 @@ TEST_CASE("nonce-mismatch: ID token nonce differs from the request", "[unit][rul
   CHECK(rule_ids(fs) == std::set<std::string>{"nonce-mismatch"});
 }
 
-TEST_CASE("nonce-replay: one nonce in two authorization requests; a reloaded request is not a replay",
+TEST_CASE("nonce-replay: one nonce in two authorization requests, a reloaded request is not a replay",
           "[unit][rules][nonce]") {
   SignIn first;
   SignIn second;

@@ -146,7 +146,7 @@ TEST_CASE("tunnels and malformed traffic are ignored without errors", "[unit][ru
   tunnel.port = 443;
   Flow junk = make_flow(2, "POST", kLogin, "/common/oauth2/v2.0/token");
   junk.request.headers.add("Content-Type", "application/x-www-form-urlencoded");
-  junk.request.body.data = std::string("\xff\xfe%%%&&==grant_type=authorization_code&code", 45);
+  junk.request.body.data = std::string("\xff\xfe%%%&&==grant_type=authorization_code&code");  // 43 bytes, no NUL
   set_response(junk, 200, "{not json", "application/json");
   Flow bad_bearer = make_arm_call(3, "GET", "/subscriptions", "eyJ.broken.token");
   Flow no_resp = make_arm_call(4, "PUT", "/subscriptions/x/resourceGroups/y", make_jwt(arm_claims(kTenantA)));

@@ -116,6 +116,44 @@ TEST_CASE("rule pack loader errors name the file and the JSON path", "[unit][rul
   }
 }
 
+// Regression (fuzz_rule_pack): nlohmann reports a number too large for a double as
+// out_of_range.406, not parse_error; the loader caught only parse_error, so one "1e999" in any
+// rules file aborted `authscope analyze` with an uncaught exception.
+TEST_CASE("a number too large for a double is a load error, not an abort", "[unit][rules][pack]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"pack.json", R"({"required_engine_version":1,"parameters":{"clock_skew_seconds":1e999}})"},
+      {"pack.json", R"({"required_engine_version":1e400})"},
+      {"custom/x.json", R"({"required_engine_version":1,"rules":[{"id":"c1","severity":"low","title":"t",)"
+                        R"("message":"m","match":{"status":-4107e548}}]})"},
+      {"known-apps.json", R"({"kind":"known-apps","version":1e999})"},
+  };
+  for (const auto& [file, text] : cases) {
+    TempRules t;
+    t.write(file, text);
+    INFO(file << " " << text);
+    Result<std::shared_ptr<const RulePack>> r = Status::Invalid("not loaded");
+    REQUIRE_NOTHROW(r = load_rule_pack(t.str()));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().rfind(t.str() + "/" + file + ": ", 0) == 0);
+  }
+  TempRules t;
+  t.write("pack.json", R"({"required_engine_version":1,"parameters":{"clock_skew_seconds":1e999}})");
+  CHECK(load_error(t) == t.str() + "/pack.json: invalid JSON: number overflow parsing '1e999'");
+}
+
+TEST_CASE("a rules file too large or too deeply nested is refused before it is parsed", "[unit][rules][pack]") {
+  TempRules deep;
+  deep.write("pack.json", R"({"required_engine_version":1,"description":")" + std::string(40, '[') +
+                              R"(","x":)" + std::string(40, '[') + std::string(40, ']') + "}");
+  CHECK(load_error(deep) == deep.str() + "/pack.json: JSON nested deeper than 32 levels");
+  TempRules ok_depth;  // brackets inside strings do not count
+  ok_depth.write("pack.json", R"({"required_engine_version":1,"description":")" + std::string(40, '[') + R"("})");
+  CHECK(load_rule_pack(ok_depth.str()).ok());
+  TempRules big;
+  big.write("pack.json", R"({"required_engine_version":1,"description":")" + std::string(16 * 1024 * 1024, 'x') + R"("})");
+  CHECK(load_error(big) == big.str() + "/pack.json: larger than 16 MiB");
+}
+
 TEST_CASE("a bad file anywhere loads nothing, and duplicate custom ids across files fail", "[unit][rules][pack]") {
   TempRules t;
   const char* rule = R"({"required_engine_version":1,"rules":[{"id":"dup","severity":"low","title":"t","message":"m","match":{"host":"x"}}]})";

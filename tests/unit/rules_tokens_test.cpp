@@ -50,7 +50,7 @@ TEST_CASE("token-audience-mismatch, with ARM aliases and app ids naming their re
   CHECK(fs.empty());
 }
 
-TEST_CASE("scope-overbroad: app roles by tier; client-credentials ARM token is not over-broad", "[unit][rules][scope]") {
+TEST_CASE("scope-overbroad: app roles by tier, client-credentials ARM token is not over-broad", "[unit][rules][scope]") {
   const std::string app = make_jwt(graph_app_claims(kTenantA, kThirdPartyApp, {"Directory.ReadWrite.All", "User.Read.All"}));
   auto cc = make_token_request(1, {{"client_id", kThirdPartyApp}, {"grant_type", "client_credentials"},
                                    {"client_secret", "s3cr3t"}, {"scope", "https://graph.microsoft.com/.default"}},
@@ -86,7 +86,7 @@ TEST_CASE("scope-overbroad: app roles by tier; client-credentials ARM token is n
   CHECK(fs.empty());
 }
 
-TEST_CASE("scope-overbroad: Azure CLI's pre-authorized Graph scopes are not reported; a third-party app's are",
+TEST_CASE("scope-overbroad: Azure CLI's pre-authorized Graph scopes are not reported, a third-party app's are",
           "[unit][rules][scope]") {
   const std::string scp =
       "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All AuditLog.Read.All DelegatedPermissionGrant.ReadWrite.All "
@@ -137,7 +137,7 @@ TEST_CASE("scope-overbroad: Azure CLI's pre-authorized Graph scopes are not repo
   CHECK(m[0]->message.find("RoleManagement.ReadWrite.Directory") != std::string::npos);
 }
 
-TEST_CASE("token-in-url: credentials in request URLs; codes are not", "[unit][rules][url]") {
+TEST_CASE("token-in-url: credentials in request URLs, codes are not", "[unit][rules][url]") {
   const std::string t = make_jwt(graph_claims(kTenantA, kThirdPartyApp, "User.Read"));
   Flow f = make_flow(1, "GET", "api.contoso.example", "/export?format=csv&access_token=" + t);
   set_response(f, 200, "a,b", "text/csv");

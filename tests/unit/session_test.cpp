@@ -439,7 +439,7 @@ TEST_CASE("session: proxy authentication", "[unit][session]") {
   }
 }
 
-TEST_CASE("session: request-head timeout answers 408; idle connections close silently", "[unit][session]") {
+TEST_CASE("session: request-head timeout answers 408, idle connections close silently", "[unit][session]") {
   SECTION("partial head") {
     Playbook p;
     p.client("GET http://example.com/ HTTP/1.1\r\nHost: exa");
