@@ -2,6 +2,8 @@
 // no function blocks, throws (on the data path) or touches a socket.
 #include "proxy/session.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "proxy/http/authority.h"
@@ -308,6 +310,12 @@ void Session::on_timer(TimerKind kind) {
       return;
     case TimerKind::kKeepAliveIdle:
       close_session();
+      return;
+    case TimerKind::kUpstreamIdle:
+      if (ex_.active || state_ != State::kReadingRequest) return;
+      drop_idle_upstream();
+      io_.arm_timer(TimerKind::kKeepAliveIdle,
+                    std::max(1, limits.keepalive_idle_timeout_ms - limits.upstream_idle_timeout_ms));
       return;
     case TimerKind::kBodyIdle:
       fail_exchange(kErrBodyIdleTimeout, 408, fmt::format("no body bytes for {} ms", limits.body_idle_timeout_ms));
@@ -737,6 +745,43 @@ void Session::on_response_complete() {
   ex_.flow.times.end_us = now_us();
 }
 
+// Waiting for the next request: first the upstream's idle limit (while one is open), then
+// the rest of the keep-alive limit.
+void Session::arm_idle_timer() {
+  const auto& limits = config_.options.limits;
+  if ((upstream_state_ & kCanWrite) && limits.upstream_idle_timeout_ms < limits.keepalive_idle_timeout_ms) {
+    io_.arm_timer(TimerKind::kUpstreamIdle, limits.upstream_idle_timeout_ms);
+  } else {
+    io_.arm_timer(TimerKind::kKeepAliveIdle, limits.keepalive_idle_timeout_ms);
+  }
+}
+
+// The client connection stays; the next request connects again (resuming the TLS session).
+void Session::drop_idle_upstream() {
+  if (upstream_state_ == kConnClosed) return;
+  if (upstream_tls_) {
+    upstream_tls_->shutdown();  // close_notify, RFC 8446 §6.1
+    flush_tls(Side::kUpstream);
+  }
+  io_.close_upstream();
+  upstream_state_ = kConnClosed;
+  upstream_tls_.reset();
+}
+
+// Idle keep-alive connections are what a proxy left running all day holds most of: between
+// exchanges each keeps only its parsers' and TLS engines' fixed state, no grown buffer.
+void Session::release_idle_memory() {
+  if (client_in_offset_ >= client_in_.size()) {
+    std::string().swap(client_in_);
+    client_in_offset_ = 0;
+  }
+  std::string().swap(pending_head_bytes_);
+  request_parser_->release_idle_memory();
+  response_parser_->release_idle_memory();
+  if (client_tls_) client_tls_->release_idle_memory();
+  if (upstream_tls_) upstream_tls_->release_idle_memory();
+}
+
 void Session::finish_exchange() {
   // An upgrade request the upstream declined (no 101) ended the request parser (kUpgrade), so
   // that connection cannot carry another request.
@@ -765,7 +810,8 @@ void Session::finish_exchange() {
     io_.arm_timer(TimerKind::kRequestHead, config_.options.limits.request_head_timeout_ms);
     pump_requests();
   } else {
-    io_.arm_timer(TimerKind::kKeepAliveIdle, config_.options.limits.keepalive_idle_timeout_ms);
+    arm_idle_timer();
+    release_idle_memory();
   }
 }
 
@@ -946,7 +992,7 @@ void Session::drive_client_tls() {
     tls_info_.alpn = info.alpn;
     ex_ = Exchange{};  // the CONNECT itself is not an exchange to record
     state_ = State::kReadingRequest;
-    io_.arm_timer(TimerKind::kKeepAliveIdle, config_.options.limits.keepalive_idle_timeout_ms);
+    arm_idle_timer();
   }
   for (int round = 0; round < kMaxPumpRounds; ++round) {
     scratch_->client_plain.clear();

@@ -143,10 +143,36 @@ TEST_CASE("session: plain absolute-form GET is forwarded in origin-form and reco
   CHECK(f.times.request_end_us >= f.times.start_us);
   CHECK(f.times.response_start_us >= f.times.request_end_us);
   CHECK(f.times.end_us >= f.times.response_start_us);
-  // Keep-alive: back to reading the next request, under the keep-alive idle limit.
+  // Keep-alive: back to reading the next request, first under the upstream idle limit.
   REQUIRE(p.session->state() == Session::State::kReadingRequest);
-  REQUIRE(p.io.has("arm keep-alive-idle 60000"));
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
   REQUIRE_FALSE(p.io.closed);
+}
+
+TEST_CASE("session: an idle connection closes its upstream first, then itself", "[unit][session]") {
+  Playbook p;
+  p.client("GET http://example.com/a HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  p.upstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(p.io.flows.size() == 1);
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
+  p.io.clear();
+  p.session->on_timer(TimerKind::kUpstreamIdle);
+  // Only the upstream goes; the client waits out the rest of the keep-alive limit.
+  REQUIRE(p.io.commands == std::vector<std::string>{"close_upstream", "arm keep-alive-idle 55000"});
+  REQUIRE_FALSE(p.io.closed);
+  // The next request connects again and is answered as usual.
+  p.client("GET http://example.com/b HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  REQUIRE(p.io.has("connect example.com:80"));
+  p.upstream("HTTP/1.1 204 No Content\r\n\r\n");
+  REQUIRE(p.io.flows.size() == 2);
+  CHECK(p.io.flows[1].response->status == 204);
+  CHECK(p.io.flows[1].request.target == "http://example.com/b");
+  // The upstream is open again, so once more its limit comes first.
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
+  p.io.clear();
+  p.session->on_timer(TimerKind::kUpstreamIdle);
+  p.session->on_timer(TimerKind::kKeepAliveIdle);
+  REQUIRE(p.io.closed);
 }
 
 TEST_CASE("session: a failed connect answers 502 with the reason and records the error", "[unit][session]") {
