@@ -314,6 +314,7 @@ void Session::on_timer(TimerKind kind) {
     case TimerKind::kUpstreamIdle:
       if (ex_.active || state_ != State::kReadingRequest) return;
       drop_idle_upstream();
+      release_idle_memory();
       io_.arm_timer(TimerKind::kKeepAliveIdle,
                     std::max(1, limits.keepalive_idle_timeout_ms - limits.upstream_idle_timeout_ms));
       return;
@@ -745,11 +746,12 @@ void Session::on_response_complete() {
   ex_.flow.times.end_us = now_us();
 }
 
-// Waiting for the next request: first the upstream's idle limit (while one is open), then
-// the rest of the keep-alive limit.
+// Waiting for the next request, in two stages: after upstream_idle_timeout_ms the connection
+// counts as idle (its upstream closes, its buffers go: release_idle_memory), then it waits out
+// the rest of the keep-alive limit. A busy keep-alive connection never pays for releasing.
 void Session::arm_idle_timer() {
   const auto& limits = config_.options.limits;
-  if ((upstream_state_ & kCanWrite) && limits.upstream_idle_timeout_ms < limits.keepalive_idle_timeout_ms) {
+  if (limits.upstream_idle_timeout_ms < limits.keepalive_idle_timeout_ms) {
     io_.arm_timer(TimerKind::kUpstreamIdle, limits.upstream_idle_timeout_ms);
   } else {
     io_.arm_timer(TimerKind::kKeepAliveIdle, limits.keepalive_idle_timeout_ms);
@@ -811,7 +813,6 @@ void Session::finish_exchange() {
     pump_requests();
   } else {
     arm_idle_timer();
-    release_idle_memory();
   }
 }
 
