@@ -23,6 +23,8 @@ constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection Establ
 constexpr int kMaxPumpRounds = 1 << 20;
 // Client buffer capacity an idle kept-alive connection may keep (small requests reuse it).
 constexpr size_t kIdleBufferKeep = 8 * 1024;
+// Pipelined bytes held while a response is pending; beyond this the client is not read.
+constexpr size_t kPipelineHoldBytes = 64 * 1024;
 
 void capture(Body& body, std::string_view data, size_t limit) {
   if (!body.data) body.data.emplace();
@@ -378,6 +380,9 @@ void Session::handle_client_plaintext(const char* data, size_t len) {
   client_in_.append(data, len);
   if (ex_.active && ex_.head_sent_upstream && !ex_.request_complete)
     io_.arm_timer(TimerKind::kBodyIdle, config_.options.limits.body_idle_timeout_ms);
+  if (ex_.active && ex_.request_complete && !ex_.upgrade && client_in_.size() - client_in_offset_ > kPipelineHoldBytes) {
+    io_.read_stop(Side::kClient);  // finish_exchange reads again
+  }
   pump_requests();
 }
 
@@ -552,8 +557,8 @@ void Session::send_request_head() {
   send(Side::kUpstream, pending_head_bytes_);
   pending_head_bytes_.clear();
   io_.read_start(Side::kUpstream);
+  io_.read_start(Side::kClient);  // the rest of the body, or (held) pipelined requests
   if (!ex_.request_complete) {
-    io_.read_start(Side::kClient);
     io_.arm_timer(TimerKind::kBodyIdle, config_.options.limits.body_idle_timeout_ms);
   } else {
     io_.disarm_timer();  // waiting for the response has no limit of its own
@@ -621,9 +626,10 @@ void Session::on_request_complete() {
     }
     io_.disarm_timer();
   }
-  // Nothing more is read from the client until this response is done: pipelined requests wait
-  // in the buffer and are answered strictly in order.
-  if (!ex_.upgrade) io_.read_stop(Side::kClient);
+  // The client stays readable while the response comes (stopping and restarting cost two
+  // epoll_ctl calls per request, and a hang-up is seen at once). Pipelined requests wait in the
+  // buffer, unparsed, and are answered strictly in order; beyond kPipelineHoldBytes of them
+  // reading stops until this response is done (handle_client_plaintext).
 }
 
 // ---- response side -------------------------------------------------------------------------
