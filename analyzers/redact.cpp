@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <list>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -316,31 +320,153 @@ size_t replace_all(std::string& text, std::string_view from, std::string_view to
 // Rewrites secrets in a JSON text. Values are replaced in the text itself (so formatting and
 // number spelling survive); when a value is written with escapes the text cannot be matched, and
 // the document is re-serialized instead. Returns true when something changed.
+// Whether a JSON text can hold anything redact_json_text would change: a member named like a
+// credential, a JWT ("eyJ" starts every JWS/JWE header) or an escape that could spell either.
+// Most JSON bodies (ARM resources, Graph objects) have none, and are not parsed at all.
+bool json_may_hold_secret(std::string_view text) {
+  if (text.find('\\') != std::string_view::npos) return true;  // "\u0061ccess_token", an escaped JWT
+  if (text.find("eyJ") != std::string_view::npos) return true;
+  // Without escapes every '"' opens or closes a string: one pass over all of them, asking of
+  // each short one whether it is a credential's member name.
+  for (size_t open = text.find('"'); open != std::string_view::npos;) {
+    size_t close = text.find('"', open + 1);
+    if (close == std::string_view::npos) return true;  // cut JSON: let the scanner look
+    std::string_view s = text.substr(open + 1, close - open - 1);
+    if (s.size() <= 32 && classify_json_name(s) != SecretClass::kNone) return true;
+    open = text.find('"', close + 1);
+  }
+  return false;
+}
+
+// `value` as a JSON string literal, the way nlohmann's dump() writes it (RFC 8259 §7: '"', '\\'
+// and control characters escaped, "\u00XX" for those without a short form). Tokens need no
+// escape at all, so this is mostly one copy instead of a character-by-character serializer.
+std::string json_quote(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  out.push_back('"');
+  size_t plain_from = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value.substr(plain_from, i - plain_from));
+    plain_from = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+    }
+  }
+  out.append(value.substr(plain_from));
+  out.push_back('"');
+  return out;
+}
+
+// collect_json_secrets for a text without a single backslash, where every '"' delimits a
+// string, without building a document: a token response is scanned once instead of parsed
+// into a tree. The same classes apply (a member's name decides for its string value and for
+// the strings of an array under it). Returns false, having decided nothing, when the text is
+// not plainly well-formed (unbalanced, too deep, control characters in a string): the caller
+// then parses it properly.
+bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair<std::string, std::string>>* out) {
+  struct Frame {
+    bool object;
+    SecretClass array_class;  // for arrays: the class their strings take
+  };
+  std::vector<Frame> stack;
+  SecretClass member_class = SecretClass::kNone;  // class of the last member name in an object
+  bool expect_name = false;
+  auto value_class = [&] {
+    if (stack.empty()) return SecretClass::kNone;
+    return stack.back().object ? member_class : stack.back().array_class;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '{':
+      case '[':
+        if (stack.size() >= static_cast<size_t>(kMaxJsonBodyDepth)) return false;
+        stack.push_back({text[i] == '{', text[i] == '[' ? value_class() : SecretClass::kNone});
+        expect_name = text[i] == '{';
+        break;
+      case '}':
+      case ']':
+        if (stack.empty() || stack.back().object != (text[i] == '}')) return false;
+        stack.pop_back();
+        expect_name = false;
+        break;
+      case ',':
+        expect_name = !stack.empty() && stack.back().object;
+        break;
+      case ':':
+        expect_name = false;
+        break;
+      case '"': {
+        size_t close = text.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        std::string_view s = text.substr(i + 1, close - i - 1);
+        for (char c : s) {
+          if (static_cast<unsigned char>(c) < 0x20) return false;  // invalid JSON: let the parser judge
+        }
+        if (expect_name && !stack.empty() && stack.back().object) {
+          member_class = classify_json_name(s);
+        } else {
+          std::string red = redact_by_class(value_class(), s);
+          if (red != s) out->emplace_back(std::string(s), std::move(red));
+        }
+        i = close;
+        break;
+      }
+      default:
+        break;  // whitespace, numbers, true/false/null
+    }
+  }
+  return stack.empty();
+}
+
 bool redact_json_text(std::string& text) {
   if (text.size() > kMaxJsonBodyBytes || json_depth_exceeds(text, kMaxJsonBodyDepth)) return false;
-  auto doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded()) return false;
   std::vector<std::pair<std::string, std::string>> secrets;
-  size_t budget = kMaxJsonWalkNodes;
-  collect_json_secrets(doc, SecretClass::kNone, &secrets, &budget);
+  std::optional<nlohmann::ordered_json> doc;
+  if (text.find('\\') == std::string::npos && collect_unescaped_json_secrets(text, &secrets)) {
+    // Decided by the scanner.
+  } else {
+    secrets.clear();
+    doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+    if (doc->is_discarded()) return false;
+    size_t budget = kMaxJsonWalkNodes;
+    collect_json_secrets(*doc, SecretClass::kNone, &secrets, &budget);
+  }
   if (secrets.empty()) return false;
   // Longest first, so a secret that contains another is replaced whole.
   std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   std::string candidate = text;
   bool all_found = true;
   for (const auto& [raw, red] : secrets) {
-    nlohmann::ordered_json quoted_raw = raw, quoted_red = red;
     // Quoted match: "<raw>" exactly as nlohmann would write it (short secrets never match
     // inside other strings this way).
-    if (replace_all(candidate, quoted_raw.dump(), quoted_red.dump()) == 0) all_found = false;
+    if (replace_all(candidate, json_quote(raw), json_quote(red)) == 0) all_found = false;
   }
   if (all_found) {
     text = std::move(candidate);
-  } else {
-    budget = kMaxJsonWalkNodes;
-    apply_json_secrets(doc, SecretClass::kNone, &budget);
-    text = doc.dump();
+    return true;
   }
+  if (!doc) {
+    doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+    if (doc->is_discarded()) return false;
+  }
+  size_t budget = kMaxJsonWalkNodes;
+  apply_json_secrets(*doc, SecretClass::kNone, &budget);
+  text = doc->dump();
   return true;
 }
 
@@ -443,7 +569,7 @@ void redact_body(Body& body, Headers& headers) {
     changed |= redact_form_text(text);
   } else {
     std::string_view t = trim(text);
-    if (!t.empty() && (t.front() == '{' || t.front() == '[')) {
+    if (!t.empty() && (t.front() == '{' || t.front() == '[') && json_may_hold_secret(text)) {
       if (!redact_json_text(text)) changed |= redact_json_like_text(text);
       else changed = true;
     }
@@ -469,12 +595,64 @@ std::string verifier_marker(std::string_view verifier) {
   return std::string(kS256Marker) + base64url_encode(sha256_bytes(verifier));
 }
 
+namespace {
+
+// Redacting a token costs a SHA-256 and, for a JWT, decoding and re-encoding its claims. The
+// same token passes many times (an ARM client sends one bearer token on every call, Graph
+// pages repeat theirs), so each thread remembers its last results. Bounded in entries and in
+// token size; a least-recently-used entry makes room.
+class RedactedTokenCache {
+ public:
+  static constexpr size_t kEntries = 64;
+  static constexpr size_t kMaxTokenBytes = 16 * 1024;
+
+  const std::string* find(std::string_view raw) {
+    auto it = index_.find(raw);
+    if (it == index_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);  // most recent first; iterators stay valid
+    return &it->second->second;
+  }
+
+  void put(std::string_view raw, const std::string& redacted) {
+    if (raw.size() > kMaxTokenBytes || index_.count(raw) != 0) return;
+    if (lru_.size() >= kEntries) {
+      index_.erase(std::string_view(lru_.back().first));
+      lru_.pop_back();
+    }
+    lru_.emplace_front(std::string(raw), redacted);
+    index_.emplace(std::string_view(lru_.front().first), lru_.begin());
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::string>;  // raw token, redacted form
+  std::list<Entry> lru_;
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys view into lru_
+};
+
+RedactedTokenCache& token_cache() {
+  thread_local RedactedTokenCache cache;
+  return cache;
+}
+
+std::string redact_token_uncached(std::string_view value);
+
+}  // namespace
+
 std::string redact_token(std::string_view value) {
   if (value.empty() || is_redacted(value)) return std::string(value);
+  if (const std::string* hit = token_cache().find(value)) return *hit;
+  std::string redacted = redact_token_uncached(value);
+  token_cache().put(value, redacted);
+  return redacted;
+}
+
+namespace {
+
+std::string redact_token_uncached(std::string_view value) {
   if (!looks_like_jwt(value)) return secret_marker(value);
   auto decoded = decode_token(value);
   if (!decoded.ok()) return secret_marker(value);
-  std::string marker = secret_marker(value);
+  std::string marker = std::string(kSha256Marker) + decoded->fingerprint;  // one SHA-256, not two
   if (decoded->format == TokenFormat::kJwe) {
     // RFC 7516 §7.1: keep the protected header (alg, enc, kid), drop key, iv, ciphertext, tag.
     return std::string(value.substr(0, value.find('.'))) + "...." + marker;
@@ -498,6 +676,8 @@ std::string redact_token(std::string_view value) {
   }
   return input + "." + marker;
 }
+
+}  // namespace
 
 std::string code_fingerprint(std::string_view value_or_marker) { return token_fingerprint(value_or_marker); }
 

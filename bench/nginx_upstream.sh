@@ -89,3 +89,11 @@ CONF
 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
 for _ in $(seq 50); do [ -s "$dir/nginx.pid" ] && break; sleep 0.1; done
 [ -s "$dir/nginx.pid" ] || { echo "nginx did not start: $(cat "$dir/logs/error.log")" >&2; exit 1; }
+# The pid file comes before the worker accepts: wait until a TLS handshake succeeds.
+for _ in $(seq 100); do
+  openssl s_client -connect "127.0.0.1:$port" -servername login.microsoftonline.com -CAfile "$dir/ca.pem" \
+    -verify_return_error </dev/null >/dev/null 2>&1 && exit 0
+  sleep 0.1
+done
+echo "nginx on 127.0.0.1:$port does not complete a TLS handshake" >&2
+exit 1

@@ -11,7 +11,9 @@
 # run gets a fresh proxy process, so its CPU (utime+stime from /proc/PID/stat), RSS at rest and peak
 # RSS under load belong to that run alone; after SIGINT the authscope store must hold exactly the
 # requests loadgen completed. Then the idle test: 500 kept-alive intercepted connections, one
-# request each, held open while authscope's RSS is read.
+# request each, held open while authscope's RSS is read twice: 1.5 s after the last one was
+# answered, and once they are idle (after the proxy's upstream idle limit, 5 s, plus its
+# one-second memory trim: IDLE_SETTLE seconds).
 #
 # Output: bench/out/<stamp>/raw.jsonl (one line per run), bench/out/<stamp>/results.md (tables,
 # medians, ratios) and the summary on stdout.
@@ -26,6 +28,7 @@ DURATION=${DURATION:-8}
 PATHS=${PATHS:-"direct tunnel authscope mitmdump-w mitmdump"}
 SCENARIOS=${SCENARIOS:-"ka1 ka8 nc8"}
 IDLE=${IDLE:-500}
+IDLE_SETTLE=${IDLE_SETTLE:-8}
 CLIENT_CPU=${CLIENT_CPU:-0}
 PROXY_CPU=${PROXY_CPU:-1}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -233,19 +236,23 @@ if [ "$IDLE" -gt 0 ]; then
   lg_pid=$!
   STARTED+=("$lg_pid")
   for ((i = 0; i < 600; i++)); do grep -q "idle connections ready" "$idle_err" 2>/dev/null && break; sleep 0.1; done
-  sleep 1
+  sleep 1.5
   held=$(rss_kb "$PROXY_PID")
+  sleep "$((IDLE_SETTLE - 1))"
+  settled=$(rss_kb "$PROXY_PID")
   kill -INT "$lg_pid"
   wait "$lg_pid" 2>/dev/null
   kill -INT "$PROXY_PID"
   wait_exit "$PROXY_PID" 60
   stored=$(sqlite3 "$PROXY_HOME/flows.db" "SELECT count(*) FROM flows WHERE kind='http'" 2>/dev/null || echo -1)
-  $PY - "$rest" "$held" "$IDLE" "$stored" "$(cat "$WORK/idle.json")" >"$OUT/idle.json" <<'PY'
+  $PY - "$rest" "$held" "$settled" "$IDLE" "$IDLE_SETTLE" "$stored" "$(cat "$WORK/idle.json")" >"$OUT/idle.json" <<'PY'
 import json, sys
-rest, held, n, stored, lg = sys.argv[1:]
+rest, held, settled, n, settle_s, stored, lg = sys.argv[1:]
 d = json.loads(lg) if lg.strip() else {"requests": 0, "errors": 1}
-d.update(rss_rest_kb=int(rest), rss_idle_kb=int(held), idle=int(n), stored=int(stored),
-         kb_per_idle_conn=(int(held) - int(rest)) / int(n))
+d.update(rss_rest_kb=int(rest), rss_busy_kb=int(held), rss_idle_kb=int(settled), idle=int(n),
+         settle_s=int(settle_s), stored=int(stored),
+         kb_per_fresh_conn=(int(held) - int(rest)) / int(n),
+         kb_per_idle_conn=(int(settled) - int(rest)) / int(n))
 print(json.dumps(d))
 PY
   log "idle: $(cat "$OUT/idle.json")"

@@ -99,8 +99,13 @@ def main():
         checks.append(("RSS at rest ≤ 15 MB", f"{rest:.1f} MB (peak under load {peak:.1f} MB)", rest <= 15))
     if idle:
         print(f"### {idle.get('idle')} idle kept-alive intercepted connections\n")
-        print(f"- RSS at rest {idle['rss_rest_kb'] / 1024:.1f} MB, with the connections held "
-              f"{idle['rss_idle_kb'] / 1024:.1f} MB: **{idle['kb_per_idle_conn']:.1f} KB per connection**; "
+        fresh = idle.get("kb_per_fresh_conn")
+        if fresh is not None:
+            print(f"- 1.5 s after the last answer: {idle['rss_busy_kb'] / 1024:.1f} MB, "
+                  f"{fresh:.1f} KB per connection (upstreams still open)")
+        print(f"- RSS at rest {idle['rss_rest_kb'] / 1024:.1f} MB, with the connections idle "
+              f"{idle.get('settle_s', 1)} s: {idle['rss_idle_kb'] / 1024:.1f} MB: "
+              f"**{idle['kb_per_idle_conn']:.1f} KB per connection**; "
               f"loadgen requests {idle.get('requests')}, errors {idle.get('errors')}, stored {idle.get('stored')}\n")
         checks.append(("≤ 40 KB per idle intercepted connection", f"{idle['kb_per_idle_conn']:.1f} KB",
                        idle["kb_per_idle_conn"] <= 40 and idle.get("errors", 1) == 0))

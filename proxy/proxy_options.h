@@ -36,6 +36,9 @@ struct ProxyLimits {
   int request_head_timeout_ms = 30'000;       // 408
   int body_idle_timeout_ms = 60'000;
   int keepalive_idle_timeout_ms = 60'000;
+  // An idle client connection closes its upstream connection after this (the client stays):
+  // a burst of requests reuses it, an idle connection holds one TLS state instead of two.
+  int upstream_idle_timeout_ms = 5'000;
   int upstream_connect_timeout_ms = 10'000;   // 504
   int tls_handshake_timeout_ms = 10'000;      // 504
   int shutdown_grace_ms = 2'000;              // in-flight exchanges finish on SIGINT/SIGTERM

@@ -2,6 +2,8 @@
 // no function blocks, throws (on the data path) or touches a socket.
 #include "proxy/session.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "proxy/http/authority.h"
@@ -21,6 +23,8 @@ constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection Establ
 constexpr int kMaxPumpRounds = 1 << 20;
 // Client buffer capacity an idle kept-alive connection may keep (small requests reuse it).
 constexpr size_t kIdleBufferKeep = 8 * 1024;
+// Pipelined bytes held while a response is pending; beyond this the client is not read.
+constexpr size_t kPipelineHoldBytes = 64 * 1024;
 
 void capture(Body& body, std::string_view data, size_t limit) {
   if (!body.data) body.data.emplace();
@@ -309,6 +313,13 @@ void Session::on_timer(TimerKind kind) {
     case TimerKind::kKeepAliveIdle:
       close_session();
       return;
+    case TimerKind::kUpstreamIdle:
+      if (ex_.active || state_ != State::kReadingRequest) return;
+      drop_idle_upstream();
+      release_idle_memory();
+      io_.arm_timer(TimerKind::kKeepAliveIdle,
+                    std::max(1, limits.keepalive_idle_timeout_ms - limits.upstream_idle_timeout_ms));
+      return;
     case TimerKind::kBodyIdle:
       fail_exchange(kErrBodyIdleTimeout, 408, fmt::format("no body bytes for {} ms", limits.body_idle_timeout_ms));
       return;
@@ -369,6 +380,9 @@ void Session::handle_client_plaintext(const char* data, size_t len) {
   client_in_.append(data, len);
   if (ex_.active && ex_.head_sent_upstream && !ex_.request_complete)
     io_.arm_timer(TimerKind::kBodyIdle, config_.options.limits.body_idle_timeout_ms);
+  if (ex_.active && ex_.request_complete && !ex_.upgrade && client_in_.size() - client_in_offset_ > kPipelineHoldBytes) {
+    io_.read_stop(Side::kClient);  // finish_exchange reads again
+  }
   pump_requests();
 }
 
@@ -543,8 +557,8 @@ void Session::send_request_head() {
   send(Side::kUpstream, pending_head_bytes_);
   pending_head_bytes_.clear();
   io_.read_start(Side::kUpstream);
+  io_.read_start(Side::kClient);  // the rest of the body, or (held) pipelined requests
   if (!ex_.request_complete) {
-    io_.read_start(Side::kClient);
     io_.arm_timer(TimerKind::kBodyIdle, config_.options.limits.body_idle_timeout_ms);
   } else {
     io_.disarm_timer();  // waiting for the response has no limit of its own
@@ -612,9 +626,10 @@ void Session::on_request_complete() {
     }
     io_.disarm_timer();
   }
-  // Nothing more is read from the client until this response is done: pipelined requests wait
-  // in the buffer and are answered strictly in order.
-  if (!ex_.upgrade) io_.read_stop(Side::kClient);
+  // The client stays readable while the response comes (stopping and restarting cost two
+  // epoll_ctl calls per request, and a hang-up is seen at once). Pipelined requests wait in the
+  // buffer, unparsed, and are answered strictly in order; beyond kPipelineHoldBytes of them
+  // reading stops until this response is done (handle_client_plaintext).
 }
 
 // ---- response side -------------------------------------------------------------------------
@@ -737,6 +752,44 @@ void Session::on_response_complete() {
   ex_.flow.times.end_us = now_us();
 }
 
+// Waiting for the next request, in two stages: after upstream_idle_timeout_ms the connection
+// counts as idle (its upstream closes, its buffers go: release_idle_memory), then it waits out
+// the rest of the keep-alive limit. A busy keep-alive connection never pays for releasing.
+void Session::arm_idle_timer() {
+  const auto& limits = config_.options.limits;
+  if (limits.upstream_idle_timeout_ms < limits.keepalive_idle_timeout_ms) {
+    io_.arm_timer(TimerKind::kUpstreamIdle, limits.upstream_idle_timeout_ms);
+  } else {
+    io_.arm_timer(TimerKind::kKeepAliveIdle, limits.keepalive_idle_timeout_ms);
+  }
+}
+
+// The client connection stays; the next request connects again (resuming the TLS session).
+void Session::drop_idle_upstream() {
+  if (upstream_state_ == kConnClosed) return;
+  if (upstream_tls_) {
+    upstream_tls_->shutdown();  // close_notify, RFC 8446 §6.1
+    flush_tls(Side::kUpstream);
+  }
+  io_.close_upstream();
+  upstream_state_ = kConnClosed;
+  upstream_tls_.reset();
+}
+
+// Idle keep-alive connections are what a proxy left running all day holds most of: between
+// exchanges each keeps only its parsers' and TLS engines' fixed state, no grown buffer.
+void Session::release_idle_memory() {
+  if (client_in_offset_ >= client_in_.size()) {
+    std::string().swap(client_in_);
+    client_in_offset_ = 0;
+  }
+  std::string().swap(pending_head_bytes_);
+  request_parser_->release_idle_memory();
+  response_parser_->release_idle_memory();
+  if (client_tls_) client_tls_->release_idle_memory();
+  if (upstream_tls_) upstream_tls_->release_idle_memory();
+}
+
 void Session::finish_exchange() {
   // An upgrade request the upstream declined (no 101) ended the request parser (kUpgrade), so
   // that connection cannot carry another request.
@@ -765,7 +818,7 @@ void Session::finish_exchange() {
     io_.arm_timer(TimerKind::kRequestHead, config_.options.limits.request_head_timeout_ms);
     pump_requests();
   } else {
-    io_.arm_timer(TimerKind::kKeepAliveIdle, config_.options.limits.keepalive_idle_timeout_ms);
+    arm_idle_timer();
   }
 }
 
@@ -946,7 +999,7 @@ void Session::drive_client_tls() {
     tls_info_.alpn = info.alpn;
     ex_ = Exchange{};  // the CONNECT itself is not an exchange to record
     state_ = State::kReadingRequest;
-    io_.arm_timer(TimerKind::kKeepAliveIdle, config_.options.limits.keepalive_idle_timeout_ms);
+    arm_idle_timer();
   }
   for (int round = 0; round < kMaxPumpRounds; ++round) {
     scratch_->client_plain.clear();

@@ -148,6 +148,9 @@ class Session {
   void on_response_complete();
   void pump_responses(const char* data, size_t len);
   void finish_exchange();
+  void release_idle_memory();
+  void arm_idle_timer();
+  void drop_idle_upstream();
   // Upstream lifecycle.
   void connect_upstream(Pending why);
   void start_upstream_tls();

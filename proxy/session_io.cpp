@@ -10,6 +10,7 @@ const char* to_string(TimerKind kind) {
     case TimerKind::kRequestHead: return "request-head";
     case TimerKind::kBodyIdle: return "body-idle";
     case TimerKind::kKeepAliveIdle: return "keep-alive-idle";
+    case TimerKind::kUpstreamIdle: return "upstream-idle";
     case TimerKind::kUpstreamConnect: return "upstream-connect";
     case TimerKind::kTlsHandshake: return "tls-handshake";
   }

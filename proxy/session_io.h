@@ -23,6 +23,7 @@ enum class TimerKind {
   kRequestHead,     // first byte of a request head seen, head not complete: 408
   kBodyIdle,        // between reads of a request body: close, flow error
   kKeepAliveIdle,   // waiting for the next request on an idle connection: close silently
+  kUpstreamIdle,    // idle client connection: close only its upstream, keep waiting
   kUpstreamConnect, // DNS + TCP connect: 504
   kTlsHandshake,    // upstream or client TLS handshake: 504 / close
 };

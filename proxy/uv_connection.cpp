@@ -160,7 +160,28 @@ void UvConnection::force_close() {
 
 // ---- SessionIo -----------------------------------------------------------------------------
 
+// Writes are staged and go out once the current event has been handled (flush_deferred), so
+// what one event produces (a response head and its body, two TLS records) leaves in one
+// syscall and one TCP segment instead of several: fewer wakeups for the peer too.
 void UvConnection::write(Side side, std::string_view bytes) {
+  if (bytes.empty() || deferred_error_) return;
+  if (closing_ && side == Side::kUpstream) return;
+  if (stream(side) == nullptr) return;
+  if (side == Side::kUpstream ? upstream_->shut : client_shut_) return;
+  std::string& staged = staged_[idx(side)];
+  staged.append(bytes);
+  if (staged.size() >= kStagedFlushBytes) flush_staged(side);
+}
+
+void UvConnection::flush_staged(Side side) {
+  std::string& staged = staged_[idx(side)];
+  if (staged.empty()) return;
+  std::string bytes;
+  bytes.swap(staged);  // an idle connection keeps no staging buffer
+  write_now(side, bytes);
+}
+
+void UvConnection::write_now(Side side, std::string_view bytes) {
   if (bytes.empty() || deferred_error_) return;
   if (closing_ && side == Side::kUpstream) return;
   uv_stream_t* s = stream(side);
@@ -344,6 +365,8 @@ void UvConnection::connect_cb(uv_connect_t* req, int status) {
 }
 
 void UvConnection::close_upstream() {
+  flush_staged(Side::kUpstream);  // bytes written before the close belong to this upstream
+  staged_[idx(Side::kUpstream)].clear();
   if (dns_ != nullptr) {
     dns_->cancelled = true;
     uv_cancel(reinterpret_cast<uv_req_t*>(&dns_->req));  // its callback still runs (UV_EAI_CANCELED)
@@ -352,6 +375,7 @@ void UvConnection::close_upstream() {
   if (upstream_ == nullptr) return;
   Upstream* up = upstream_;
   upstream_ = nullptr;
+  server_.note_activity();
   up->attached = false;
   reading_[idx(Side::kUpstream)] = false;
   want_read_[idx(Side::kUpstream)] = false;
@@ -364,6 +388,7 @@ void UvConnection::close_upstream() {
 
 void UvConnection::shutdown(Side side) {
   if (closing_) return;
+  flush_staged(side);  // the FIN follows every byte written before it
   uv_stream_t* s = stream(side);
   if (s == nullptr) return;
   if (side == Side::kClient) {
@@ -382,6 +407,7 @@ void UvConnection::shutdown_cb(uv_shutdown_t* req, int /*status*/) { delete req;
 
 void UvConnection::close() {
   if (closing_) return;
+  flush_staged(Side::kClient);  // the answer the Session just wrote (a 400, a 502) goes out first
   closing_ = true;
   uv_timer_stop(&timer_);
   timer_kind_ = TimerKind::kNone;
@@ -523,7 +549,8 @@ void UvConnection::on_read(Side side, ssize_t nread, const uv_buf_t* buf) {
 }
 
 // Errors found inside a SessionIo call are reported to the Session once that call's event
-// has returned, never re-entrantly.
+// has returned, never re-entrantly. flush_deferred() ends every event: it also sends the
+// writes the event staged.
 void UvConnection::defer_error(Side side, int code) {
   if (deferred_error_) return;
   deferred_error_ = true;
@@ -538,6 +565,8 @@ void UvConnection::defer_connect_error(Status status) {
 
 void UvConnection::flush_deferred() {
   for (int round = 0; round < 4 && !closing_; ++round) {
+    flush_staged(Side::kClient);
+    flush_staged(Side::kUpstream);
     if (deferred_error_) {
       deferred_error_ = false;
       session_->on_read_error(deferred_side_, deferred_message_);
@@ -551,6 +580,10 @@ void UvConnection::flush_deferred() {
       continue;
     }
     return;
+  }
+  if (!closing_) {  // the rounds ran out: what the last one wrote still goes out
+    flush_staged(Side::kClient);
+    flush_staged(Side::kUpstream);
   }
 }
 

@@ -30,6 +30,8 @@ inline constexpr size_t kHighWatermark = 256 * 1024;
 inline constexpr size_t kLowWatermark = kHighWatermark / 2;
 // After close(), queued writes towards the client (a 400/502 page) get this long to drain.
 inline constexpr int kCloseLingerMs = 2000;
+// Staged writes of one event go out early once this many bytes wait (bounds the staging).
+inline constexpr size_t kStagedFlushBytes = 64 * 1024;
 
 class UvConnection final : public SessionIo {
  public:
@@ -79,6 +81,8 @@ class UvConnection final : public SessionIo {
   void defer_error(Side side, int code);
   void defer_connect_error(Status status);
   void flush_deferred();
+  void flush_staged(Side side);
+  void write_now(Side side, std::string_view bytes);
 
   static void client_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void upstream_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -115,6 +119,7 @@ class UvConnection final : public SessionIo {
   bool has_deferred_connect_error_ = false;
   Status deferred_connect_error_;
 
+  std::string staged_[2];  // writes of the current event, per side (see write())
   bool want_read_[2] = {false, false};
   bool throttled_[2] = {false, false};
   bool reading_[2] = {false, false};

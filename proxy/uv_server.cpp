@@ -15,7 +15,8 @@ UvServer::UvServer(uv_loop_t* loop, SessionConfig config, std::unique_ptr<CertAu
       config_(std::move(config)),
       ca_(std::move(ca)),
       sink_(std::move(sink)),
-      read_buffer_(new char[kReadBufferSize]) {
+      read_buffer_(new char[kReadBufferSize]),
+      trimmer_(loop) {
   config_.ca = ca_.get();
   config_.scratch = &scratch_;
 }
@@ -54,6 +55,7 @@ Result<std::string> UvServer::listen() {
     bound = ntohs(reinterpret_cast<sockaddr_in6&>(listen_sockaddr_).sin6_port);
   config_.listen_host = addr;
   config_.listen_port = bound;
+  trimmer_.start();
   if (addr.find(':') != std::string::npos) return fmt::format("[{}]:{}", addr, bound);
   return fmt::format("{}:{}", addr, bound);
 }
@@ -61,6 +63,7 @@ Result<std::string> UvServer::listen() {
 void UvServer::connection_cb(uv_stream_t* listener, int status) {
   auto* self = static_cast<UvServer*>(listener->data);
   if (status < 0) return;  // e.g. EMFILE: libuv keeps listening; the next accept may succeed
+  self->trimmer_.note_activity();
   auto* conn = new UvConnection(*self, self->next_connection_id_++);
   conn->next = self->head_;
   if (self->head_ != nullptr) self->head_->prev = conn;
@@ -80,6 +83,7 @@ void UvServer::on_connection_freed(UvConnection* conn) {
   if (conn->next != nullptr) conn->next->prev = conn->prev;
   if (head_ == conn) head_ = conn->next;
   --connections_;
+  trimmer_.note_activity();
   delete conn;
   maybe_done();
 }
@@ -93,6 +97,7 @@ void UvServer::shutdown(std::function<void()> done) {
     listener_closing_ = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), listener_close_cb);
   }
+  trimmer_.close([this] { maybe_done(); });
   // Idle connections close now; busy ones finish their exchange (the Session closes after it).
   for (UvConnection* c = head_; c != nullptr;) {
     UvConnection* next = c->next;
@@ -136,7 +141,9 @@ void UvServer::listener_close_cb(uv_handle_t* handle) {
 void UvServer::maybe_done() {
   if (!shutting_down_) return;
   if (connections_ == 0) close_grace_timer();
-  if (connections_ != 0 || listener_closing_ || grace_timer_open_ || grace_timer_closing_) return;
+  if (connections_ != 0 || listener_closing_ || grace_timer_open_ || grace_timer_closing_ ||
+      trimmer_.closing())
+    return;
   if (shutdown_done_) {
     auto done = std::move(shutdown_done_);
     shutdown_done_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "proxy/idle_trim.h"
 #include "proxy/proxy_server.h"
 #include "proxy/session_config.h"
 
@@ -28,12 +29,17 @@ class UvServer final : public ProxyServer {
 
   uv_loop_t* loop() { return loop_; }
   const SessionConfig& config() const { return config_; }
-  void deliver(Flow&& flow) { if (sink_) sink_(std::move(flow)); }
+  void deliver(Flow&& flow) {
+    trimmer_.note_activity();
+    if (sink_) sink_(std::move(flow));
+  }
   // One read buffer for the whole loop: read callbacks consume it synchronously.
   char* read_buffer() { return read_buffer_.get(); }
   static constexpr size_t kReadBufferSize = 64 * 1024;
   // The bound listener address (for loop detection after DNS).
   const sockaddr_storage& listen_sockaddr() const { return listen_sockaddr_; }
+  // Something freed or allocated a good deal (an upstream closed): lets the idle trim run.
+  void note_activity() { trimmer_.note_activity(); }
   // Called from the last close callback of a connection; deletes it.
   void on_connection_freed(UvConnection* conn);
 
@@ -50,6 +56,7 @@ class UvServer final : public ProxyServer {
   FlowSink sink_;
   std::unique_ptr<char[]> read_buffer_;
   SessionScratch scratch_;
+  IdleMemoryTrimmer trimmer_;
   uv_tcp_t listener_;
   uv_timer_t grace_timer_;
   sockaddr_storage listen_sockaddr_{};

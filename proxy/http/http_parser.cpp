@@ -531,6 +531,15 @@ void HttpParser::expect_response_to(std::string_view request_method) {
   impl_->expect_connect = iequals(request_method, "CONNECT");
 }
 
+void HttpParser::release_idle_memory() {
+  if (impl_->in_message) return;
+  for (std::string* buf : {&impl_->field, &impl_->value, &impl_->upgrade_value, &impl_->host_value}) {
+    std::string().swap(*buf);
+  }
+  impl_->head = MessageHead{};
+  impl_->trailers.clear();
+}
+
 void HttpParser::pause() {
   if (impl_->in_head_callback) impl_->pause_requested = true;
 }

@@ -123,6 +123,9 @@ class HttpParser {
   // HEAD responses and 2xx to CONNECT have no body). Call before feeding each response.
   void expect_response_to(std::string_view request_method);
   // Stop before the body; only honoured when called from Sink::on_head.
+  // Between messages: frees the field buffers the last message grew (a 12 KB Authorization
+  // value, say), so an idle keep-alive connection holds none. No-op inside a message.
+  void release_idle_memory();
   void pause();
   // Explicit resume after kMessageDone or kPaused (feed() also resumes implicitly).
   void resume();

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <climits>
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -281,6 +282,46 @@ size_t TlsEngine::drain_ciphertext(std::string& out) {
 }
 
 size_t TlsEngine::pending_ciphertext() const { return BIO_ctrl_pending(wbio_); }
+
+namespace {
+
+// A memory BIO keeps the capacity it once grew to (1-4 KB after ordinary requests); an empty
+// one holding more than this is replaced by a fresh one.
+constexpr size_t kIdleBioKeep = 256;
+
+bool empty_but_large(BIO* bio) {
+  if (BIO_ctrl_pending(bio) != 0) return false;
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(bio, &mem);
+  return mem != nullptr && mem->max > kIdleBioKeep;
+}
+
+BIO* fresh_memory_bio() {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);  // as in new_ssl_with_memory_bios
+  return bio;
+}
+
+}  // namespace
+
+void TlsEngine::release_idle_memory() {
+  if (failed_ || !queued_plain_.empty()) return;
+  OpenSslErrorScope errors;
+  SSL_free_buffers(ssl_);  // refuses (returns 0) while a record is partly read or written
+  ERR_clear_error();
+  if (!eof_ && empty_but_large(rbio_)) {
+    if (BIO* bio = fresh_memory_bio()) {
+      SSL_set0_rbio(ssl_, bio);  // frees the old one
+      rbio_ = bio;
+    }
+  }
+  if (empty_but_large(wbio_)) {
+    if (BIO* bio = fresh_memory_bio()) {
+      SSL_set0_wbio(ssl_, bio);
+      wbio_ = bio;
+    }
+  }
+}
 
 void TlsEngine::shutdown() {
   if (shutdown_sent_ || failed_) return;

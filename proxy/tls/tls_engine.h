@@ -113,6 +113,12 @@ class TlsEngine {
   void set_ciphertext_limit(size_t bytes) { ciphertext_limit_ = bytes; }
   size_t ciphertext_limit() const { return ciphertext_limit_; }
 
+  // Gives back what an idle connection does not need: OpenSSL's record buffers (kept after a
+  // read that ended on a handshake record, e.g. a TLS 1.3 NewSessionTicket: 16 KB) and memory
+  // BIOs that grew for a large transfer. Does nothing while any byte is buffered. Cheap; call
+  // it when the connection goes idle.
+  void release_idle_memory();
+
   // Queues close_notify (its bytes then come out of drain_ciphertext). Idempotent.
   void shutdown();
 

@@ -143,10 +143,36 @@ TEST_CASE("session: plain absolute-form GET is forwarded in origin-form and reco
   CHECK(f.times.request_end_us >= f.times.start_us);
   CHECK(f.times.response_start_us >= f.times.request_end_us);
   CHECK(f.times.end_us >= f.times.response_start_us);
-  // Keep-alive: back to reading the next request, under the keep-alive idle limit.
+  // Keep-alive: back to reading the next request, first under the upstream idle limit.
   REQUIRE(p.session->state() == Session::State::kReadingRequest);
-  REQUIRE(p.io.has("arm keep-alive-idle 60000"));
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
   REQUIRE_FALSE(p.io.closed);
+}
+
+TEST_CASE("session: an idle connection closes its upstream first, then itself", "[unit][session]") {
+  Playbook p;
+  p.client("GET http://example.com/a HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  p.upstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(p.io.flows.size() == 1);
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
+  p.io.clear();
+  p.session->on_timer(TimerKind::kUpstreamIdle);
+  // Only the upstream goes; the client waits out the rest of the keep-alive limit.
+  REQUIRE(p.io.commands == std::vector<std::string>{"close_upstream", "arm keep-alive-idle 55000"});
+  REQUIRE_FALSE(p.io.closed);
+  // The next request connects again and is answered as usual.
+  p.client("GET http://example.com/b HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  REQUIRE(p.io.has("connect example.com:80"));
+  p.upstream("HTTP/1.1 204 No Content\r\n\r\n");
+  REQUIRE(p.io.flows.size() == 2);
+  CHECK(p.io.flows[1].response->status == 204);
+  CHECK(p.io.flows[1].request.target == "http://example.com/b");
+  // The upstream is open again, so once more its limit comes first.
+  REQUIRE(p.io.has("arm upstream-idle 5000"));
+  p.io.clear();
+  p.session->on_timer(TimerKind::kUpstreamIdle);
+  p.session->on_timer(TimerKind::kKeepAliveIdle);
+  REQUIRE(p.io.closed);
 }
 
 TEST_CASE("session: a failed connect answers 502 with the reason and records the error", "[unit][session]") {
@@ -264,10 +290,15 @@ TEST_CASE("session: pipelined requests are answered in order over one upstream",
   p.client(
       "GET http://example.com/1 HTTP/1.1\r\nHost: example.com\r\n\r\n"
       "GET http://example.com/2 HTTP/1.1\r\nHost: example.com\r\n\r\n");
-  // Only the first request goes upstream; the second waits in the buffer.
+  // Only the first request goes upstream; the second waits in the buffer (a small backlog
+  // does not keep the client from being read once the request went upstream).
   REQUIRE(p.io.to_upstream.find("GET /1 ") == 0);
   REQUIRE(p.io.to_upstream.find("GET /2 ") == std::string::npos);
-  REQUIRE(p.io.has("read_stop client"));
+  std::string last_client_read;
+  for (const auto& c : p.io.commands) {
+    if (c == "read_start client" || c == "read_stop client") last_client_read = c;
+  }
+  REQUIRE(last_client_read == "read_start client");
   p.io.to_upstream.clear();
   p.io.clear();
   p.upstream("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none");
@@ -281,6 +312,27 @@ TEST_CASE("session: pipelined requests are answered in order over one upstream",
   CHECK(p.io.flows[1].request.target == "http://example.com/2");
   CHECK(p.io.flows[1].response->body.data == std::optional<std::string>("two"));
   REQUIRE(p.io.to_client.find("one") < p.io.to_client.find("two"));
+}
+
+TEST_CASE("session: a large pipelined backlog stops reading the client until the response is done", "[unit][session]") {
+  Playbook p;
+  p.client("GET http://example.com/0 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  REQUIRE(p.io.to_upstream.find("GET /0 ") == 0);
+  std::string backlog;
+  for (int i = 1; backlog.size() <= 64 * 1024; ++i) {
+    backlog += "GET http://example.com/" + std::to_string(i) + " HTTP/1.1\r\nHost: example.com\r\n\r\n";
+  }
+  p.io.clear();
+  p.client(backlog.substr(0, 1000));
+  REQUIRE_FALSE(p.io.has("read_stop client"));
+  p.client(backlog.substr(1000));
+  REQUIRE(p.io.has("read_stop client"));  // bounded: the rest waits in the socket
+  p.io.clear();
+  p.upstream("HTTP/1.1 204 No Content\r\n\r\n");
+  REQUIRE(p.io.flows.size() == 1);
+  REQUIRE(p.io.has("read_start client"));
+  // The next request of the backlog went upstream at once, in order.
+  CHECK(p.io.to_upstream.find("GET /1 ") != std::string::npos);
 }
 
 TEST_CASE("session: a different host on the same client connection gets a new upstream", "[unit][session]") {

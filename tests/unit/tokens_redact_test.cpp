@@ -274,3 +274,84 @@ TEST_CASE("redaction keeps non-secret JSON intact and handles odd bodies", "[uni
   redact_secrets(nobody);
   CHECK_FALSE(nobody.request.body.present());
 }
+
+TEST_CASE("repeated tokens redact the same way, also after the cache has turned over", "[unit][tokens]") {
+  SigningKey key{"RS256", "k-cache"};
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 200; ++i) {  // more distinct tokens than the cache keeps
+    tokens.push_back(i % 2 == 0 ? key.mint({{"aud", "https://management.azure.com/"}, {"oid", "o" + std::to_string(i)}})
+                                : "0.AXoArefresh-" + std::to_string(i) + "-abcdefghijklmnop");
+  }
+  std::vector<std::string> first;
+  for (const auto& t : tokens) first.push_back(redact_token(t));
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& t = tokens[i];
+    // Each redacted form names its own token: claims (JWT) and fingerprint are t's own.
+    CHECK(token_fingerprint(first[i]) == token_fingerprint(t));
+    if (i % 2 == 0) {
+      CHECK(first[i].rfind(t.substr(0, t.rfind('.')) + ".", 0) == 0);
+      CHECK(first[i].find(signature_of(t)) == std::string::npos);
+    } else {
+      CHECK(first[i] == secret_marker(t));
+    }
+  }
+  // Again, in reverse (recent ones hit, evicted ones are redacted afresh): identical results.
+  for (size_t i = tokens.size(); i-- > 0;) CHECK(redact_token(tokens[i]) == first[i]);
+  // A token longer than the cache takes is still redacted correctly, twice.
+  std::string huge = "0.AXoA" + std::string(20000, 'x');
+  CHECK(redact_token(huge) == secret_marker(huge));
+  CHECK(redact_token(huge) == secret_marker(huge));
+}
+
+TEST_CASE("JSON bodies that are skipped unparsed hold no secret; the rest are parsed", "[unit][tokens]") {
+  auto redacted_body = [](const std::string& body) {
+    Flow f = make_flow("GET", "https://management.azure.com/subscriptions?api-version=2022-12-01");
+    set_response(f, 200, {{"Content-Type", "application/json"}}, body);
+    redact_secrets(f);
+    return *f.response->body.data;
+  };
+  // An ARM listing: nothing named like a credential, no JWT: kept byte for byte.
+  std::string arm = R"({"value":[{"id":"/subscriptions/0b1f6471","displayName":"prod","state":"Enabled"}]})";
+  CHECK(redacted_body(arm) == arm);
+  // Names spelled with escapes, credentials in any case, keys of storage accounts: all found.
+  CHECK(redacted_body(R"({"acc\u0065ss_token":"0.AXoA-escaped-name-0123456789"})").find("escaped-name") ==
+        std::string::npos);
+  CHECK(redacted_body(R"({"login":{"PWD":"hunter2-upper"}})").find("hunter2") == std::string::npos);
+  CHECK(redacted_body(R"({"Password":"Correct-Horse"})").find("Correct-Horse") == std::string::npos);
+  CHECK(redacted_body(R"({"keys":[{"keyName":"key1","primaryKey":"c3RvcmFnZS1rZXk="}]})").find("c3RvcmFnZS1rZXk") ==
+        std::string::npos);
+  // A JWT under an innocent name loses its signature.
+  SigningKey key("RS256", "k-json");
+  std::string jwt = key.mint({{"aud", "api://x"}});
+  CHECK(redacted_body(R"({"note":")" + jwt + R"("})").find(signature_of(jwt)) == std::string::npos);
+}
+
+TEST_CASE("the escape-free JSON scanner redacts exactly what the parsed-document walk does", "[unit][tokens]") {
+  SigningKey key("RS256", "k-scan");
+  std::string jwt = key.mint({{"aud", "https://graph.microsoft.com"}, {"scp", "User.Read"}});
+  std::vector<std::string> docs = {
+      R"({"token_type":"Bearer","access_token":")" + jwt + R"(","refresh_token":"0.AXoA-rt-1","expires_in":3599})",
+      R"([{"access_token":"0.AXoA-in-array"},{"note":")" + jwt + R"("},17,null,true])",
+      R"({"keys":{"primaryKey":"pk-1","nested":[{"client_secret":"cs-1"}]},"tokens":{"refresh_token":["rt-a","rt-b"]}})",
+      R"({"error":{"code":"LinkedAuthorizationFailed","message":"x"},"password":"pw-1","Password":"pw-2"})",
+      R"({"a":[[["deep"]]],"assertion":{"inner":"not-a-secret"},"id_token":[")" + jwt + R"(", "x"]})",
+  };
+  for (const std::string& doc : docs) {
+    INFO(doc);
+    auto redact_json_body = [](const std::string& body) {
+      Flow f = make_flow("POST", "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+      set_response(f, 200, {{"Content-Type", "application/json"}}, body);
+      redact_secrets(f);
+      return *f.response->body.data;
+    };
+    // The same document once without any backslash (scanner) and once with an escaped slash
+    // added (forces the parser): equal documents afterwards, apart from the added member.
+    std::string scanned = redact_json_body(doc);
+    std::string with_escape = doc.front() == '{' ? R"({"zz":"a\/b",)" + doc.substr(1) : R"([{"zz":"a\/b"},)" + doc.substr(1);
+    auto a = nlohmann::ordered_json::parse(scanned);
+    auto b = nlohmann::ordered_json::parse(redact_json_body(with_escape));
+    if (b.is_object()) b.erase("zz"); else b.erase(0);
+    CHECK(a == b);
+    CHECK(scanned.find(signature_of(jwt)) == std::string::npos);
+  }
+}
