@@ -303,7 +303,7 @@ TEST_CASE("repeated tokens redact the same way, also after the cache has turned 
   CHECK(redact_token(huge) == secret_marker(huge));
 }
 
-TEST_CASE("JSON bodies that are skipped unparsed hold no secret; the rest are parsed", "[unit][tokens]") {
+TEST_CASE("JSON bodies that are skipped unparsed hold no secret, the rest are parsed", "[unit][tokens]") {
   auto redacted_body = [](const std::string& body) {
     Flow f = make_flow("GET", "https://management.azure.com/subscriptions?api-version=2022-12-01");
     set_response(f, 200, {{"Content-Type", "application/json"}}, body);
