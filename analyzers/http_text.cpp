@@ -281,6 +281,68 @@ std::optional<nlohmann::json> json_body(const Body& body, const Headers& headers
   return parse_json(t);
 }
 
+std::optional<std::vector<std::pair<std::string_view, std::string_view>>> unescaped_json_string_members(
+    std::string_view text) {
+  if (text.find('\\') != std::string_view::npos) return std::nullopt;
+  text = trim(text);
+  if (text.empty() || text.front() != '{') return std::nullopt;
+  std::vector<std::pair<std::string_view, std::string_view>> members;
+  int depth = 0;
+  bool expect_name = false;
+  std::string_view name;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (depth == 0 && i > 0) {
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return std::nullopt;  // something after the object
+      continue;
+    }
+    switch (c) {
+      case '{':
+      case '[':
+        if (++depth > kMaxJsonBodyDepth) return std::nullopt;
+        expect_name = depth == 1;
+        break;
+      case '}':
+      case ']':
+        if (--depth < 0) return std::nullopt;
+        break;
+      case ',':
+        if (depth == 1) expect_name = true;
+        break;
+      case '"': {
+        size_t close = text.find('"', i + 1);
+        if (close == std::string_view::npos) return std::nullopt;
+        std::string_view s = text.substr(i + 1, close - i - 1);
+        for (char ch : s) {
+          if (static_cast<unsigned char>(ch) < 0x20) return std::nullopt;  // not JSON
+        }
+        if (depth == 1) {
+          if (expect_name) {
+            name = s;
+            expect_name = false;
+          } else {
+            members.emplace_back(name, s);
+          }
+        }
+        i = close;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (depth != 0) return std::nullopt;
+  // The last value of a repeated name wins (as in the parsed document).
+  std::vector<std::pair<std::string_view, std::string_view>> unique;
+  for (size_t i = members.size(); i-- > 0;) {
+    bool later = false;
+    for (const auto& u : unique) later = later || u.first == members[i].first;
+    if (!later) unique.push_back(members[i]);
+  }
+  std::reverse(unique.begin(), unique.end());
+  return unique;
+}
+
 std::optional<FormPairs> form_body(const Body& body, const Headers& headers) {
   if (!body.data || !content_type_is(headers, "application/x-www-form-urlencoded")) return std::nullopt;
   auto text = decoded_body(body, headers);

@@ -88,6 +88,12 @@ std::optional<nlohmann::json> parse_json(std::string_view text, size_t max_bytes
 std::optional<nlohmann::json> json_body(const Body& body, const Headers& headers);
 // The body as form pairs when Content-Type is application/x-www-form-urlencoded.
 std::optional<FormPairs> form_body(const Body& body, const Headers& headers);
+// The string-valued members of a top-level JSON object, read without building a document, for
+// texts with no backslash (so every '"' delimits a string). nullopt when the text has an escape
+// or is not plainly one well-formed object: the caller then parses it. A repeated name keeps
+// its last value, as parse_json does. The views point into `text`.
+std::optional<std::vector<std::pair<std::string_view, std::string_view>>> unescaped_json_string_members(
+    std::string_view text);
 // String member of a JSON object, nullopt when missing or not a string.
 std::optional<std::string> json_string(const nlohmann::json& obj, std::string_view key);
 

@@ -204,8 +204,20 @@ std::vector<FoundToken> find_tokens(const Flow& flow) {
       collect.add_url("response.header.Location", location);
     }
     std::optional<nlohmann::json> json;
-    if (may_name_token_member(resp.body, resp.headers)) json = json_body(resp.body, resp.headers);
-    if (json && json->is_object()) {
+    std::optional<std::vector<std::pair<std::string_view, std::string_view>>> members;
+    if (may_name_token_member(resp.body, resp.headers)) {
+      // Identity-encoded and escape-free (every Entra token response): read the members in
+      // one pass instead of parsing a document, on the writer thread, twice per flow.
+      if (resp.headers.all("Content-Encoding").empty()) members = unescaped_json_string_members(*resp.body.data);
+      if (!members) json = json_body(resp.body, resp.headers);
+    }
+    if (members) {
+      for (const auto& m : kJsonResponseMembers) {
+        for (const auto& [name, value] : *members) {
+          if (name == m.param) collect.add("response.json." + std::string(m.param), m.kind, "", std::string(value));
+        }
+      }
+    } else if (json && json->is_object()) {
       for (const auto& m : kJsonResponseMembers) {
         if (auto v = json_string(*json, m.param)) collect.add("response.json." + std::string(m.param), m.kind, "", *v);
       }

@@ -54,6 +54,8 @@ struct TlsInfo {
   std::string upstream_cert_issuer;
   std::string upstream_verify;        // "ok" or the verification error text
   std::string client_alert;           // TLS alert the client sent during the handshake, if any
+
+  bool operator==(const TlsInfo&) const = default;
 };
 
 // Timestamps are microseconds since the Unix epoch (UTC). 0 means "did not happen".

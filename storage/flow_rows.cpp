@@ -1,5 +1,6 @@
 #include "storage/flow_rows.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -106,8 +107,15 @@ Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
   auto flow = db.prepare(fmt::format(
       "INSERT INTO flows ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kFlowColumns));
   if (!flow.ok()) return flow.status();
-  auto header = db.prepare("INSERT INTO headers (flow_id, side, idx, name, value) VALUES (?,?,?,?,?)");
-  if (!header.ok()) return header.status();
+  // Most of a flow's rows are header fields: one statement step for up to kHeaderRowsPerStep
+  // of them pays the statement's fixed cost once. header_rows_[n - 1] inserts n rows.
+  std::string rows = "INSERT INTO headers (flow_id, side, idx, name, value) VALUES (?,?,?,?,?)";
+  for (size_t n = 1; n <= kHeaderRowsPerStep; ++n) {
+    if (n > 1) rows += ",(?,?,?,?,?)";
+    auto stmt = db.prepare(rows);
+    if (!stmt.ok()) return stmt.status();
+    w.header_rows_[n - 1] = std::move(stmt).value();
+  }
   auto body = db.prepare("INSERT INTO bodies (flow_id, side, data, truncated, wire_size) VALUES (?,?,?,?,?)");
   if (!body.ok()) return body.status();
   auto token = db.prepare(
@@ -122,7 +130,7 @@ Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
   auto clear_tokens = db.prepare("DELETE FROM tokens WHERE flow_id = ?");
   if (!clear_tokens.ok()) return clear_tokens.status();
   w.flow_ = std::move(flow).value();
-  w.header_ = std::move(header).value();
+
   w.body_ = std::move(body).value();
   w.token_ = std::move(token).value();
   w.token_doc_ = std::move(token_doc).value();
@@ -187,8 +195,17 @@ Status FlowRowWriter::annotate(int64_t flow_id, const FlowAnnotations& a) {
 
 Status FlowRowWriter::insert(const Flow& f) {
   // Replace, not throw, on invalid UTF-8 (a certificate subject is attacker-chosen bytes).
-  std::string tls = f.tls ? tls_info_to_json(*f.tls).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                          : std::string();
+  static const std::string kNoTls;
+  const std::string* tls = &kNoTls;
+  if (f.tls) {
+    auto memo = tls_json_by_connection_.find(f.connection_id);
+    if (memo == tls_json_by_connection_.end() || !(memo->second.first == *f.tls)) {
+      if (tls_json_by_connection_.size() >= kMaxTlsMemo) tls_json_by_connection_.clear();
+      std::string json = tls_info_to_json(*f.tls).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      memo = tls_json_by_connection_.insert_or_assign(f.connection_id, std::make_pair(*f.tls, std::move(json))).first;
+    }
+    tls = &memo->second.second;
+  }
   {
     sqlite::StmtReset reset(flow_);
     flow_.bind(1, f.id);
@@ -217,7 +234,7 @@ Status FlowRowWriter::insert(const Flow& f) {
     flow_.bind_optional(18, f.error);
     flow_.bind(19, static_cast<int64_t>(f.bytes_from_client));
     flow_.bind(20, static_cast<int64_t>(f.bytes_from_upstream));
-    if (f.tls) flow_.bind(21, tls); else flow_.bind_null(21);
+    if (f.tls) flow_.bind(21, *tls); else flow_.bind_null(21);
     if (f.annotations) {
       flow_.bind(22, f.annotations->flow_class);
       flow_.bind(23, f.annotations->class_detail);
@@ -235,15 +252,22 @@ Status FlowRowWriter::insert(const Flow& f) {
     }
   }
   auto write_side = [&](int side, const Headers& headers, const Body& body) -> Status {
-    int64_t idx = 0;
-    for (const HeaderField& h : headers.fields()) {
-      sqlite::StmtReset reset(header_);
-      header_.bind(1, f.id);
-      header_.bind(2, int64_t{side});
-      header_.bind(3, idx++);
-      header_.bind(4, h.name);
-      header_.bind(5, h.value);
-      if (header_.step() != SQLITE_DONE) return db_->error(fmt::format("writing headers of flow {}", f.id));
+    const auto& fields = headers.fields();
+    size_t next = 0;
+    auto bind_row = [&](sqlite::Stmt& stmt, int first_param, size_t i) {
+      stmt.bind(first_param, f.id);
+      stmt.bind(first_param + 1, int64_t{side});
+      stmt.bind(first_param + 2, static_cast<int64_t>(i));
+      stmt.bind(first_param + 3, fields[i].name);
+      stmt.bind(first_param + 4, fields[i].value);
+    };
+    while (next < fields.size()) {
+      const size_t n = std::min(kHeaderRowsPerStep, fields.size() - next);
+      sqlite::Stmt& stmt = header_rows_[n - 1];
+      sqlite::StmtReset reset(stmt);
+      for (size_t r = 0; r < n; ++r) bind_row(stmt, static_cast<int>(r * 5 + 1), next + r);
+      if (stmt.step() != SQLITE_DONE) return db_->error(fmt::format("writing headers of flow {}", f.id));
+      next += n;
     }
     // A body row exists whenever there is something to say: bytes, or a truncation/size note
     // about an absent capture. No row at all reads back as an absent, untruncated body.

@@ -2,10 +2,13 @@
 // and by readers (FlowRowReader); each owns its prepared statements on one connection.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,9 +41,15 @@ class FlowRowWriter {
   Status insert_tokens(int64_t flow_id, const FlowAnnotations& annotations);
 
   sqlite::Db* db_ = nullptr;
-  sqlite::Stmt flow_, header_, body_, token_, token_doc_, set_class_, clear_tokens_;
+  static constexpr size_t kHeaderRowsPerStep = 8;
+  std::array<sqlite::Stmt, kHeaderRowsPerStep> header_rows_;
+  sqlite::Stmt flow_, body_, token_, token_doc_, set_class_, clear_tokens_;
   // Fingerprints whose token_docs row is committed: an ARM client's bearer token is written
   // once, then skipped without a statement (bounded: cleared past kMaxKnownDocs).
+  // Every flow of a connection carries the same TlsInfo: its JSON is made once per connection
+  // (bounded: forgotten wholesale beyond kMaxTlsMemo connections).
+  static constexpr size_t kMaxTlsMemo = 1024;
+  std::unordered_map<uint64_t, std::pair<TlsInfo, std::string>> tls_json_by_connection_;
   std::unordered_set<std::string> docs_known_;
   std::vector<std::string> docs_pending_;  // written in the open transaction
 };

@@ -1,6 +1,10 @@
 // find_tokens on every location it covers.
 #include <catch2/catch.hpp>
 
+#include <map>
+
+#include "analyzers/http_text.h"
+
 #include "analyzers/jwt.h"
 #include "analyzers/redact.h"
 #include "analyzers/token_discovery.h"
@@ -158,4 +162,31 @@ TEST_CASE("find_tokens: redacted values are found and decode", "[unit][tokens]")
   junk.request.headers.add("Content-Type", "application/json");
   set_response(junk, 200, {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}}, "not gzip");
   CHECK(find_tokens(junk).empty());
+}
+
+TEST_CASE("unescaped_json_string_members reads top-level string members like the parsed document", "[unit][tokens]") {
+  auto members = [](std::string_view text) {
+    std::map<std::string, std::string> out;
+    auto m = unescaped_json_string_members(text);
+    if (!m) return std::optional<std::map<std::string, std::string>>();
+    for (const auto& [k, v] : *m) out[std::string(k)] = std::string(v);
+    return std::optional<std::map<std::string, std::string>>(out);
+  };
+  const std::string body =
+      R"({"token_type":"Bearer","expires_in":3599,"nested":{"access_token":"inner"},"list":["a","b"],)"
+      R"("access_token":"first","id_token":null,"access_token":"last","refresh_token":"0.AX"} )";
+  auto m = members(body);
+  REQUIRE(m);
+  // Nested and array strings are not members; a repeated name keeps its last value; non-strings are skipped.
+  CHECK(*m == std::map<std::string, std::string>{{"token_type", "Bearer"}, {"access_token", "last"}, {"refresh_token", "0.AX"}});
+  auto doc = parse_json(body);
+  REQUIRE(doc);
+  for (const auto& [k, v] : *m) CHECK(json_string(*doc, k) == v);
+  CHECK_FALSE(json_string(*doc, "id_token"));
+  // Escapes, arrays at top level, trailing bytes, cut text, control characters: left to the parser.
+  CHECK_FALSE(members(R"({"acc\u0065ss_token":"x"})"));
+  CHECK_FALSE(members(R"(["access_token"])"));
+  CHECK_FALSE(members(R"({"a":"b"} trailing)"));
+  CHECK_FALSE(members(R"({"a":"b")"));
+  CHECK_FALSE(members("{\"a\":\"b\x01\"}"));
 }
