@@ -294,8 +294,13 @@ struct Worker {
       ++idle_ready;
       return;
     }
-    start_request(s);
+    // Started from the event loop, not from here: a fast upstream answers within drive(), and
+    // starting the next request inside it would recurse once per request (a stack overflow at
+    // ~20k req/s with nginx on the same core).
+    ready_.push_back(c.slot);
   }
+
+  std::vector<int> ready_;  // slots whose next request starts after the current event
 
   void begin_tls(Conn& c) {
     c.ssl = SSL_new(ctx);
@@ -485,6 +490,12 @@ struct Worker {
         if (c.state != Conn::State::Closed) drive(c);
       }
       check_timeouts();
+      // Bounded per turn, so epoll and the clock are looked at between bursts.
+      for (int round = 0; round < 4096 && !ready_.empty(); ++round) {
+        int slot = ready_.back();
+        ready_.pop_back();
+        start_request(slots[static_cast<size_t>(slot)]);
+      }
     }
     for (Slot& s : slots) {
       if (s.current >= 0) note_error("still in flight at the hard end");
