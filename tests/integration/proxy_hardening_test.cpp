@@ -30,6 +30,7 @@
 #include "tests/integration/proxy_world.h"
 #include "tests/support/fake_entra_server.h"
 #include "tests/support/process_helpers.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/test_pki.h"
 
 using namespace authscope;
@@ -47,17 +48,7 @@ struct World : authscope::testing::ProxyWorld {
 
 // ASan keeps freed memory in quarantine (256 MiB by default) and maps shadow memory, so RSS
 // says nothing about the proxy's buffering there: the memory test runs in normal builds only.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+using authscope::testing::kAddressSanitizer;
 
 #define SKIP_WITHOUT_CURL()                                           \
   do {                                                                \

@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "proxy/tls/cert_authority.h"
+#include "tests/support/sanitizers.h"
 #include "proxy/tls/cert_builder.h"
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/openssl_ptr.h"
@@ -1200,17 +1201,7 @@ TEST_CASE("TLS timings (mint, full and resumed handshake pairs)", "[.][perf][tls
 
 // mallinfo2 counts what the heap has handed out; ASan replaces the heap, so the byte count is
 // asserted in normal builds only (the connection-keeps-working part runs everywhere).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kHeapIsGlibc = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kHeapIsGlibc = false;
-#else
-constexpr bool kHeapIsGlibc = true;
-#endif
-#else
-constexpr bool kHeapIsGlibc = true;
-#endif
+constexpr bool kHeapIsGlibc = !authscope::testing::kAddressSanitizer;
 
 TEST_CASE("an idle engine gives back its record buffers and grown BIOs, and keeps working", "[unit][tls]") {
   TestCa ca;
