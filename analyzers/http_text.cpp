@@ -40,19 +40,37 @@ std::string_view trim(std::string_view s) {
 }
 
 std::string url_decode(std::string_view s, bool plus_is_space) {
+  // Most names and values carry no escape at all: copy them whole, and copy the runs between
+  // escapes in one append rather than byte by byte. (A plain loop: find_first_of calls memchr
+  // once per byte.)
+  auto next_special = [&](size_t from) {
+    for (size_t k = from; k < s.size(); ++k) {
+      if (s[k] == '%' || (s[k] == '+' && plus_is_space)) return k;
+    }
+    return s.size();
+  };
+  size_t next = next_special(0);
+  if (next == s.size()) return std::string(s);
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+' && plus_is_space) {
+  size_t i = 0;
+  while (next < s.size()) {
+    out.append(s.substr(i, next - i));
+    i = next;
+    const char c = s[i];
+    if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      i += 1;
+    } else if (i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
+      i += 3;
     } else {
-      out.push_back(c);
+      out.push_back(c);  // a '%' not followed by two hex digits stays as it is
+      i += 1;
     }
+    next = next_special(i);
   }
+  out.append(s.substr(i));
   return out;
 }
 

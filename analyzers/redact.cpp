@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <list>
 #include <optional>
 #include <string_view>
@@ -25,11 +26,20 @@ enum class SecretClass { kNone, kToken, kPassword, kVerifier };
 // Form/query/JSON member names whose values are credentials. Tokens keep their claims (JWT) or
 // become fingerprinted markers; passwords lose everything; verifiers keep their S256.
 SecretClass classify_name(std::string_view name) {
-  static constexpr std::array<std::string_view, 22> kTokenNames = {
+  // ARM "listKeys"-style answers (Azure REST API reference): Event Hubs / Service Bus / Relay
+  // AccessKeys (primaryKey, secondaryKey, primary/secondary and alias connection strings),
+  // Cosmos DB DatabaseAccountListKeysResult (primary/secondary [Readonly]MasterKey), Cognitive
+  // Services ApiKeys (key1, key2), App Service publishing credentials (publishingPassword),
+  // Storage listAccountSas / listServiceSas (accountSasToken, serviceSasToken). Storage
+  // listKeys answers {"keys":[{"keyName":..,"value":<key>}]}: see KeyListContext.
+  static constexpr std::array<std::string_view, 34> kTokenNames = {
       "code", "access_token", "id_token", "refresh_token", "assertion", "client_assertion",
       "id_token_hint", "device_code", "subject_token", "actor_token", "client_secret", "token",
       "request", "otc", "flowToken", "clientSecret", "secretText", "primaryKey", "secondaryKey",
-      "primaryConnectionString", "secondaryConnectionString", "sessionToken"};
+      "primaryConnectionString", "secondaryConnectionString", "sessionToken",
+      "aliasPrimaryConnectionString", "aliasSecondaryConnectionString", "primaryMasterKey",
+      "secondaryMasterKey", "primaryReadonlyMasterKey", "secondaryReadonlyMasterKey", "key1", "key2",
+      "publishingPassword", "accountSasToken", "serviceSasToken", "sasToken"};
   for (auto n : kTokenNames) {
     if (name == n) return SecretClass::kToken;
   }
@@ -45,6 +55,25 @@ SecretClass classify_json_name(std::string_view name) {
   return classify_name(name);
 }
 
+// Where a JSON value sits relative to a key list ({"keys":[{"keyName":"key1","value":"<key>"}]},
+// the answer of Storage listKeys): its "value" members are account keys, though "value" is
+// everywhere else the most ordinary member name (every ARM listing is {"value":[...]}).
+enum class KeyListContext : unsigned char { kNone, kList, kItem };
+
+// The context of a member's value: the array under "keys" is a key list.
+KeyListContext member_context(std::string_view name) {
+  return name == "keys" ? KeyListContext::kList : KeyListContext::kNone;
+}
+// The context of an array element: the objects of a key list are its items.
+KeyListContext element_context(KeyListContext array) {
+  return array == KeyListContext::kList ? KeyListContext::kItem : KeyListContext::kNone;
+}
+// The class of a member of an object in context `object`.
+SecretClass classify_json_member(std::string_view name, KeyListContext object) {
+  if (object == KeyListContext::kItem && name == "value") return SecretClass::kToken;
+  return classify_json_name(name);
+}
+
 std::string redact_by_class(SecretClass cls, std::string_view value) {
   if (value.empty() || is_redacted(value)) return std::string(value);
   switch (cls) {
@@ -56,6 +85,14 @@ std::string redact_by_class(SecretClass cls, std::string_view value) {
   // Not a named credential, but a JWT anywhere is a bearer credential until proven otherwise.
   if (looks_like_jwt(value)) return redact_token(value);
   return std::string(value);
+}
+
+// Where the next "eyJ" (the base64url of '{"', which starts every JWS/JWE header) begins.
+// memmem rather than std::string::find, which stops at every 'e' of the text.
+size_t find_jwt_start(std::string_view text, size_t from) {
+  if (from >= text.size()) return std::string_view::npos;
+  const void* hit = ::memmem(text.data() + from, text.size() - from, "eyJ", 3);
+  return hit == nullptr ? std::string_view::npos : static_cast<size_t>(static_cast<const char*>(hit) - text.data());
 }
 
 bool is_token_char(char c) {
@@ -73,7 +110,7 @@ bool redact_jwts_in_text(std::string& text, bool url_context = false) {
   std::string out;
   size_t copied = 0, pos = 0;
   while (true) {
-    size_t start = text.find("eyJ", pos);
+    size_t start = find_jwt_start(text, pos);
     if (start == std::string::npos) break;
     if (start > 0 && is_token_char(text[start - 1])) {  // middle of a longer run
       pos = start + 3;
@@ -118,8 +155,19 @@ bool redact_form_text(std::string& encoded) {
     bool rewritten = false;
     if (eq != std::string_view::npos && ++pairs <= kMaxFormPairs) {
       std::string name = url_decode(segment.substr(0, eq));
-      std::string value = url_decode(segment.substr(eq + 1));
-      std::string redacted = redact_by_class(classify_name(name), value);
+      const SecretClass cls = classify_name(name);
+      const std::string_view raw_value = segment.substr(eq + 1);
+      // An unnamed value is redacted only when it is a JWT, and a JWT in a form keeps its
+      // "eyJ" (letters are never percent-encoded): skip decoding values that cannot be one.
+      if (cls == SecretClass::kNone && find_jwt_start(raw_value, 0) == std::string_view::npos) {
+        out.append(segment);
+        if (amp == encoded.size()) break;
+        out.push_back('&');
+        pos = amp + 1;
+        continue;
+      }
+      std::string value = url_decode(raw_value);
+      std::string redacted = redact_by_class(cls, value);
       if (redacted != value) {
         out.append(segment.substr(0, eq + 1));
         out += url_encode(redacted);
@@ -234,12 +282,21 @@ bool redact_set_cookie_header(std::string& value) {
   return true;
 }
 
+// Case-insensitive substring test without a lowered copy of the name (runs for every header).
+bool icontains(std::string_view text, std::string_view needle) {
+  if (needle.size() > text.size()) return false;
+  // `needle` is lower case.
+  for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
+    if (c == needle[0] && iequals(text.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
 bool header_name_is_secret(std::string_view name) {
-  std::string n = ascii_lower(name);
-  return n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
-         n.find("api-key") != std::string::npos || n.find("apikey") != std::string::npos ||
-         n.find("subscription-key") != std::string::npos || n.find("functions-key") != std::string::npos ||
-         n == "x-ms-refreshtokencredential" || n == "x-ms-devicecredential";
+  return icontains(name, "token") || icontains(name, "secret") || icontains(name, "api-key") ||
+         icontains(name, "apikey") || icontains(name, "subscription-key") || icontains(name, "functions-key") ||
+         iequals(name, "x-ms-refreshtokencredential") || iequals(name, "x-ms-devicecredential");
 }
 
 void redact_headers(Headers& headers, bool is_request) {
@@ -268,17 +325,19 @@ void redact_headers(Headers& headers, bool is_request) {
 // --- JSON bodies -----------------------------------------------------------------------------
 
 // Collects (raw -> redacted) replacements from a parsed document, bounded in nodes visited.
+// `context`: where `node` sits relative to a key list.
 void collect_json_secrets(const nlohmann::ordered_json& node, SecretClass inherited,
-                          std::vector<std::pair<std::string, std::string>>* out, size_t* budget) {
+                          std::vector<std::pair<std::string, std::string>>* out, size_t* budget,
+                          KeyListContext context = KeyListContext::kNone) {
   if (*budget == 0) return;
   --*budget;
   if (node.is_object()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      SecretClass cls = classify_json_name(it.key());
-      collect_json_secrets(it.value(), cls, out, budget);
+      SecretClass cls = classify_json_member(it.key(), context);
+      collect_json_secrets(it.value(), cls, out, budget, member_context(it.key()));
     }
   } else if (node.is_array()) {
-    for (const auto& v : node) collect_json_secrets(v, inherited, out, budget);
+    for (const auto& v : node) collect_json_secrets(v, inherited, out, budget, element_context(context));
   } else if (node.is_string()) {
     const std::string& s = node.get_ref<const std::string&>();
     std::string red = redact_by_class(inherited, s);
@@ -286,13 +345,16 @@ void collect_json_secrets(const nlohmann::ordered_json& node, SecretClass inheri
   }
 }
 
-void apply_json_secrets(nlohmann::ordered_json& node, SecretClass inherited, size_t* budget) {
+void apply_json_secrets(nlohmann::ordered_json& node, SecretClass inherited, size_t* budget,
+                        KeyListContext context = KeyListContext::kNone) {
   if (*budget == 0) return;
   --*budget;
   if (node.is_object()) {
-    for (auto it = node.begin(); it != node.end(); ++it) apply_json_secrets(it.value(), classify_json_name(it.key()), budget);
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      apply_json_secrets(it.value(), classify_json_member(it.key(), context), budget, member_context(it.key()));
+    }
   } else if (node.is_array()) {
-    for (auto& v : node) apply_json_secrets(v, inherited, budget);
+    for (auto& v : node) apply_json_secrets(v, inherited, budget, element_context(context));
   } else if (node.is_string()) {
     std::string red = redact_by_class(inherited, node.get_ref<const std::string&>());
     node = red;
@@ -325,14 +387,14 @@ size_t replace_all(std::string& text, std::string_view from, std::string_view to
 // Most JSON bodies (ARM resources, Graph objects) have none, and are not parsed at all.
 bool json_may_hold_secret(std::string_view text) {
   if (text.find('\\') != std::string_view::npos) return true;  // "\u0061ccess_token", an escaped JWT
-  if (text.find("eyJ") != std::string_view::npos) return true;
+  if (find_jwt_start(text, 0) != std::string_view::npos) return true;
   // Without escapes every '"' opens or closes a string: one pass over all of them, asking of
   // each short one whether it is a credential's member name.
   for (size_t open = text.find('"'); open != std::string_view::npos;) {
     size_t close = text.find('"', open + 1);
     if (close == std::string_view::npos) return true;  // cut JSON: let the scanner look
     std::string_view s = text.substr(open + 1, close - open - 1);
-    if (s.size() <= 32 && classify_json_name(s) != SecretClass::kNone) return true;
+    if (s.size() <= 32 && (classify_json_name(s) != SecretClass::kNone || s == "keys")) return true;
     open = text.find('"', close + 1);
   }
   return false;
@@ -382,20 +444,26 @@ bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair
   struct Frame {
     bool object;
     SecretClass array_class;  // for arrays: the class their strings take
+    KeyListContext context;   // where this object or array sits relative to a key list
   };
   std::vector<Frame> stack;
   SecretClass member_class = SecretClass::kNone;  // class of the last member name in an object
+  KeyListContext member_ctx = KeyListContext::kNone;  // context of the last member's value
   bool expect_name = false;
   auto value_class = [&] {
     if (stack.empty()) return SecretClass::kNone;
     return stack.back().object ? member_class : stack.back().array_class;
+  };
+  auto value_context = [&] {
+    if (stack.empty()) return KeyListContext::kNone;
+    return stack.back().object ? member_ctx : element_context(stack.back().context);
   };
   for (size_t i = 0; i < text.size(); ++i) {
     switch (text[i]) {
       case '{':
       case '[':
         if (stack.size() >= static_cast<size_t>(kMaxJsonBodyDepth)) return false;
-        stack.push_back({text[i] == '{', text[i] == '[' ? value_class() : SecretClass::kNone});
+        stack.push_back({text[i] == '{', text[i] == '[' ? value_class() : SecretClass::kNone, value_context()});
         expect_name = text[i] == '{';
         break;
       case '}':
@@ -418,7 +486,8 @@ bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair
           if (static_cast<unsigned char>(c) < 0x20) return false;  // invalid JSON: let the parser judge
         }
         if (expect_name && !stack.empty() && stack.back().object) {
-          member_class = classify_json_name(s);
+          member_class = classify_json_member(s, stack.back().context);
+          member_ctx = member_context(s);
         } else {
           std::string red = redact_by_class(value_class(), s);
           if (red != s) out->emplace_back(std::string(s), std::move(red));

@@ -320,6 +320,29 @@ TEST_CASE("JSON bodies that are skipped unparsed hold no secret, the rest are pa
   CHECK(redacted_body(R"({"Password":"Correct-Horse"})").find("Correct-Horse") == std::string::npos);
   CHECK(redacted_body(R"({"keys":[{"keyName":"key1","primaryKey":"c3RvcmFnZS1rZXk="}]})").find("c3RvcmFnZS1rZXk") ==
         std::string::npos);
+  // Storage listKeys: the account keys are the "value" members of the "keys" list...
+  const std::string list_keys =
+      R"({"keys":[{"creationTime":"2026-01-02T03:04:05Z","keyName":"key1","value":"U3RvcmFnZUtleU9uZQ==","permissions":"FULL"},)"
+      R"({"keyName":"key2","value":"U3RvcmFnZUtleVR3bw==","permissions":"FULL"}]})";
+  const std::string list_keys_out = redacted_body(list_keys);
+  CHECK(list_keys_out.find("U3RvcmFnZUtleU9uZQ") == std::string::npos);
+  CHECK(list_keys_out.find("U3RvcmFnZUtleVR3bw") == std::string::npos);
+  CHECK(list_keys_out.find(R"("keyName":"key1")") != std::string::npos);
+  CHECK(list_keys_out.find(R"("permissions":"FULL")") != std::string::npos);
+  // ... while "value" anywhere else is ordinary: app settings, tags, ARM listings stay as they are.
+  const std::string settings = R"({"value":[{"name":"WEBSITE_RUN_FROM_PACKAGE","value":"1"}],"keys":{"value":"not-a-list"}})";
+  CHECK(redacted_body(settings) == settings);
+  // Cosmos DB, Cognitive Services, App Service publishing credentials, Event Hubs alias strings.
+  for (const std::string& body :
+       {std::string(R"({"primaryMasterKey":"cosmos-secret-1","primaryReadonlyMasterKey":"cosmos-secret-2"})"),
+        std::string(R"({"key1":"cog-secret-1","key2":"cog-secret-2"})"),
+        std::string(R"({"properties":{"publishingUserName":"$app","publishingPassword":"pub-secret-1"}})"),
+        std::string(R"({"aliasPrimaryConnectionString":"Endpoint=sb://x/;SharedAccessKey=alias-secret-1"})")}) {
+    INFO(body);
+    const std::string out = redacted_body(body);
+    CHECK(out.find("secret-1") == std::string::npos);
+    CHECK(out.find("secret-2") == std::string::npos);
+  }
   // A JWT under an innocent name loses its signature.
   SigningKey key("RS256", "k-json");
   std::string jwt = key.mint({{"aud", "api://x"}});
@@ -335,6 +358,8 @@ TEST_CASE("the escape-free JSON scanner redacts exactly what the parsed-document
       R"({"keys":{"primaryKey":"pk-1","nested":[{"client_secret":"cs-1"}]},"tokens":{"refresh_token":["rt-a","rt-b"]}})",
       R"({"error":{"code":"LinkedAuthorizationFailed","message":"x"},"password":"pw-1","Password":"pw-2"})",
       R"({"a":[[["deep"]]],"assertion":{"inner":"not-a-secret"},"id_token":[")" + jwt + R"(", "x"]})",
+      R"({"keys":[{"keyName":"key1","value":"k-one"},{"value":"k-two","nested":{"value":"plain"}},"loose"],"value":"v"})",
+      R"({"keys":{"value":"plain"},"list":[{"keys":[[{"value":"plain-too"}]]}],"x":{"keys":[{"value":"k-three"}]}})",
   };
   for (const std::string& doc : docs) {
     INFO(doc);
@@ -353,5 +378,53 @@ TEST_CASE("the escape-free JSON scanner redacts exactly what the parsed-document
     if (b.is_object()) b.erase("zz"); else b.erase(0);
     CHECK(a == b);
     CHECK(scanned.find(signature_of(jwt)) == std::string::npos);
+    // Key list items lose their "value"; "value" outside a key list item stays.
+    for (const char* key : {"k-one", "k-two", "k-three"}) CHECK(scanned.find(key) == std::string::npos);
+    for (const char* kept : {"\"plain\"", "\"plain-too\"", "\"loose\"", "\"v\""}) {
+      if (doc.find(kept) != std::string::npos) CHECK(scanned.find(kept) != std::string::npos);
+    }
   }
+}
+
+TEST_CASE("url_decode: escapes, plus, and malformed escapes kept as they are", "[unit][tokens]") {
+  CHECK(url_decode("plain-value_1.2~") == "plain-value_1.2~");
+  CHECK(url_decode("a%20b+c") == "a b c");
+  CHECK(url_decode("a%20b+c", false) == "a b+c");
+  CHECK(url_decode("%41%42%43") == "ABC");
+  CHECK(url_decode("100%") == "100%");
+  CHECK(url_decode("%4") == "%4");
+  CHECK(url_decode("%zz%41") == "%zzA");
+  CHECK(url_decode("x%2") == "x%2");
+  CHECK(url_decode("%2B+") == "+ ");
+  CHECK(url_decode("") == "");
+  CHECK(url_decode("http%3A%2F%2Flocalhost%3A8400%2F") == "http://localhost:8400/");
+}
+
+TEST_CASE("a JWT under a name that is not a credential is still redacted in a form, others kept byte for byte",
+          "[unit][tokens]") {
+  Secrets s;
+  // The unnamed value is skipped without decoding unless it can hold a JWT: both branches.
+  const std::string body = "grant_type=client_credentials&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+                           "&weird=%7Bodd%7D&custom_param=" + s.access + "&tail=eyJnotajwt";
+  Flow f = make_form_post("https://login.microsoftonline.com/t/oauth2/v2.0/token", body);
+  redact_secrets(f);
+  const std::string& out = *f.request.body.data;
+  CHECK(out.find(s.access) == std::string::npos);
+  CHECK(out.find("custom_param=") != std::string::npos);
+  CHECK(out.find("authscope-redacted") != std::string::npos);
+  CHECK(out.rfind("grant_type=client_credentials&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&weird=%7Bodd%7D&",
+                  0) == 0);
+  CHECK(out.size() >= std::string("&tail=eyJnotajwt").size());
+  CHECK(out.substr(out.size() - std::string("&tail=eyJnotajwt").size()) == "&tail=eyJnotajwt");
+}
+
+TEST_CASE("credential-like header names are found in any letter case", "[unit][tokens]") {
+  Secrets s;
+  Flow f = make_flow("GET", "https://management.azure.com/subscriptions?api-version=1",
+                     {{"X-Custom-TOKEN", "opaque-value-123"}, {"Ocp-Apim-Subscription-Key", "k-456"},
+                      {"X-Ms-Client-Request-Id", "keep-me"}});
+  redact_secrets(f);
+  CHECK(*f.request.headers.find("X-Custom-TOKEN") != "opaque-value-123");
+  CHECK(*f.request.headers.find("Ocp-Apim-Subscription-Key") != "k-456");
+  CHECK(*f.request.headers.find("X-Ms-Client-Request-Id") == "keep-me");
 }
