@@ -59,7 +59,7 @@ bool is_loopback_host(std::string_view host) {
 
 // Token table ----------------------------------------------------------------------------------
 
-TokenFacts facts_from(const DecodedToken& d, const KnownApps& known, bool keep_claims) {
+TokenFacts facts_from(const DecodedToken& d, const KnownApps& known, const std::vector<std::string>* keep_claims) {
   TokenFacts f;
   f.fingerprint = d.fingerprint;
   f.jwt = d.format == TokenFormat::kJws;
@@ -83,7 +83,19 @@ TokenFacts facts_from(const DecodedToken& d, const KnownApps& known, bool keep_c
   f.roles = info.roles;
   f.exp = info.exp;
   f.iat = info.iat;
-  if (keep_claims) f.claims = d.claims;
+  if (keep_claims) {
+    // Custom rules look claims up by name only (custom_rules.cpp claim_text/claim_matches), so
+    // the members they name answer every lookup exactly as the whole document would.
+    if (d.claims.is_object()) {
+      nlohmann::json kept = nlohmann::json::object();
+      for (const std::string& name : *keep_claims) {
+        if (auto it = d.claims.find(name); it != d.claims.end()) kept[name] = *it;
+      }
+      f.claims = std::move(kept);
+    } else {
+      f.claims = d.claims;
+    }
+  }
   return f;
 }
 
@@ -170,9 +182,17 @@ ClientTool parse_user_agent(std::string_view ua) {
   return t;
 }
 
-TokenId TokenTable::intern(std::string_view raw, const KnownApps& known, bool keep_claims) {
+TokenId TokenTable::intern(std::string_view raw, const KnownApps& known, const std::vector<std::string>* keep_claims) {
+  for (const auto& [recent, id] : recent_) {
+    if (recent.size() == raw.size() && !recent.empty() && recent == raw) return id;
+  }
+  auto remember = [&](TokenId id) {
+    recent_[recent_next_] = {std::string(raw), id};
+    recent_next_ = (recent_next_ + 1) % kRecent;
+    return id;
+  };
   const std::string fp = token_fingerprint(raw);
-  if (auto it = by_fingerprint_.find(fp); it != by_fingerprint_.end()) return it->second;
+  if (auto it = by_fingerprint_.find(fp); it != by_fingerprint_.end()) return remember(it->second);
   TokenFacts f;
   auto decoded = decode_token(raw);
   if (decoded.ok()) {
@@ -182,7 +202,7 @@ TokenId TokenTable::intern(std::string_view raw, const KnownApps& known, bool ke
   const TokenId id = static_cast<TokenId>(tokens_.size());
   tokens_.push_back(std::move(f));
   by_fingerprint_.emplace(fp, id);
-  return id;
+  return remember(id);
 }
 
 std::string parse_aux_header(std::string_view value, std::vector<std::pair<std::string, std::string>>& tokens) {
@@ -296,7 +316,7 @@ struct FlowContext {
   FlowClass cls;
   std::string tool;
   std::string path;
-  bool keep_claims = false;
+  const std::vector<std::string>* keep_claims = nullptr;  // claim names to keep, nullptr: none
 };
 
 std::string tool_for(const Flow& flow, EventLog& log) {
@@ -410,6 +430,212 @@ void extract_client_redirect(FlowContext& c) {
   c.log.redirects.push_back(std::move(r));
 }
 
+// Exactly json_body(body) -> is_object() -> json_string(member) for the three members, read
+// with nlohmann's SAX parser instead of a document: the same lexer and grammar (a body the
+// document parser rejects yields nothing here too), the same size and depth bounds, and a
+// repeated member keeps its last value as the document would, but no tree of a 2-3 KB reply
+// holding three JWTs is built per token request (it was a tenth of `analyze` at 100,000 flows).
+class TokenResponseSax final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit TokenResponseSax(TokenResponseStrings& out) : out_(out) {}
+  bool null() override { return value_not_string(); }
+  bool boolean(bool) override { return value_not_string(); }
+  bool number_integer(number_integer_t) override { return value_not_string(); }
+  bool number_unsigned(number_unsigned_t) override { return value_not_string(); }
+  bool number_float(number_float_t, const string_t&) override { return value_not_string(); }
+  bool binary(binary_t&) override { return value_not_string(); }
+  bool string(string_t& val) override {
+    if (depth_ == 1 && slot_) *slot_ = val;
+    return true;
+  }
+  bool start_object(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0) root_is_object_ = false;
+    return open();
+  }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    if (depth_ == 1) {
+      slot_ = name == "access_token" ? &out_.access_token
+              : name == "id_token"   ? &out_.id_token
+              : name == "scope"      ? &out_.scope
+                                     : nullptr;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool root_is_object() const { return root_is_object_; }
+
+ private:
+  // A member's value that is not a string: json_string() would find it and say "no string".
+  bool value_not_string() {
+    if (depth_ == 1 && slot_) slot_->reset();
+    return true;
+  }
+  bool open() {
+    value_not_string();
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    if (depth_ == 1) slot_ = nullptr;
+    return true;
+  }
+  TokenResponseStrings& out_;
+  std::optional<std::string>* slot_ = nullptr;
+  int depth_ = 0;
+  bool root_is_object_ = true;
+};
+
+// The common case read by hand: a plain JSON object — ASCII strings without escapes, numbers
+// without exponents, at most 64 deep — is validated strictly and its top-level members read in
+// one pass. Anything else (an escape, non-ASCII text, an exponent that could overflow, a syntax
+// error) returns false and the caller lets nlohmann's SAX parser decide; so true is returned only
+// for texts nlohmann accepts, with the members it would give.
+class PlainJsonObjectReader {
+ public:
+  PlainJsonObjectReader(std::string_view text, TokenResponseStrings& out) : t_(text), out_(out) {}
+
+  bool read() {
+    if (t_.empty() || t_.front() != '{') return false;
+    if (!value(nullptr)) return false;
+    skip_ws();
+    return i_ == t_.size();
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  static constexpr size_t kMaxNumberChars = 300;  // any plain decimal this long is a finite double
+
+  void skip_ws() {
+    // RFC 8259 §2: ws = *( %x20 / %x09 / %x0A / %x0D )
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) ++i_;
+  }
+  bool string(std::string_view* s) {
+    const size_t start = ++i_;  // past the opening quote
+    while (i_ < t_.size() && t_[i_] != '"') {
+      const auto c = static_cast<unsigned char>(t_[i_]);
+      if (c < 0x20 || c > 0x7e || c == '\\') return false;  // control (invalid), non-ASCII or escape (not plain)
+      ++i_;
+    }
+    if (i_ >= t_.size()) return false;
+    *s = t_.substr(start, i_ - start);
+    ++i_;
+    return true;
+  }
+  bool digits() {
+    const size_t start = i_;
+    while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') ++i_;
+    return i_ > start;
+  }
+  bool number() {
+    // RFC 8259 §6: number = [ minus ] int [ frac ] [ exp ]; int = zero / ( digit1-9 *DIGIT )
+    const size_t start = i_;
+    if (t_[i_] == '-') ++i_;
+    if (i_ >= t_.size()) return false;
+    if (t_[i_] == '0') {
+      ++i_;
+    } else if (!digits()) {
+      return false;
+    }
+    if (i_ < t_.size() && t_[i_] == '.') {
+      ++i_;
+      if (!digits()) return false;
+    }
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) return false;  // may overflow: not plain
+    return i_ - start <= kMaxNumberChars;
+  }
+  bool literal(std::string_view word) {
+    if (t_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  // A value; `slot` is the top-level member it is the value of (nullptr: not a wanted member).
+  bool value(std::optional<std::string>* slot) {
+    skip_ws();
+    if (i_ >= t_.size()) return false;
+    const char c = t_[i_];
+    if (c == '"') {
+      std::string_view s;
+      if (!string(&s)) return false;
+      if (slot) *slot = std::string(s);
+      return true;
+    }
+    if (slot) slot->reset();  // a member whose last value is not a string has no string value
+    if (c == '{' || c == '[') return container(c == '{');
+    if (c == 't') return literal("true");
+    if (c == 'f') return literal("false");
+    if (c == 'n') return literal("null");
+    if (c == '-' || (c >= '0' && c <= '9')) return number();
+    return false;
+  }
+  bool container(bool object) {
+    if (++depth_ > kMaxDepth) return false;
+    ++i_;
+    skip_ws();
+    const char close = object ? '}' : ']';
+    if (i_ < t_.size() && t_[i_] == close) {
+      ++i_;
+      --depth_;
+      return true;
+    }
+    while (true) {
+      std::optional<std::string>* slot = nullptr;
+      if (object) {
+        skip_ws();
+        std::string_view name;
+        if (i_ >= t_.size() || t_[i_] != '"' || !string(&name)) return false;
+        skip_ws();
+        if (i_ >= t_.size() || t_[i_] != ':') return false;
+        ++i_;
+        if (depth_ == 1) {
+          slot = name == "access_token" ? &out_.access_token
+                 : name == "id_token"   ? &out_.id_token
+                 : name == "scope"      ? &out_.scope
+                                        : nullptr;
+        }
+      }
+      if (!value(slot)) return false;
+      skip_ws();
+      if (i_ >= t_.size()) return false;
+      if (t_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (t_[i_] != close) return false;
+      ++i_;
+      --depth_;
+      return true;
+    }
+  }
+
+  std::string_view t_;
+  TokenResponseStrings& out_;
+  size_t i_ = 0;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+std::optional<TokenResponseStrings> read_token_response(const Body& body, const Headers& headers) {
+  // json_body()'s text, then parse_json()'s bounds.
+  const auto text = json_body_text(body, headers);
+  if (!text) return std::nullopt;
+  const std::string_view t = *text;
+  if (t.size() > kMaxJsonBodyBytes || json_depth_exceeds(t, kMaxJsonBodyDepth)) return std::nullopt;
+  TokenResponseStrings out;
+  if (PlainJsonObjectReader(t, out).read()) return out;
+  out = TokenResponseStrings{};
+  TokenResponseSax sax(out);
+  if (!nlohmann::json::sax_parse(t.begin(), t.end(), &sax)) return std::nullopt;
+  if (!sax.root_is_object()) return std::nullopt;
+  return out;
+}
+
+namespace {
+
 void extract_token_request(FlowContext& c) {
   const Flow& f = c.flow;
   auto body = form_body(f.request.body, f.request.headers);
@@ -433,14 +659,14 @@ void extract_token_request(FlowContext& c) {
   if (f.response) {
     t.status = f.response->status;
     if (t.status >= 200 && t.status < 300) {
-      if (auto j = json_body(f.response->body, f.response->headers); j && j->is_object()) {
-        if (auto at = json_string(*j, "access_token"); at && !at->empty()) {
-          t.access_token = c.log.tokens.intern(*at, c.pack.known, c.keep_claims);
+      if (auto j = read_token_response(f.response->body, f.response->headers)) {
+        if (j->access_token && !j->access_token->empty()) {
+          t.access_token = c.log.tokens.intern(*j->access_token, c.pack.known, c.keep_claims);
         }
-        if (auto it = json_string(*j, "id_token"); it && !it->empty()) {
-          t.id_token = c.log.tokens.intern(*it, c.pack.known, c.keep_claims);
+        if (j->id_token && !j->id_token->empty()) {
+          t.id_token = c.log.tokens.intern(*j->id_token, c.pack.known, c.keep_claims);
         }
-        t.granted_scope = clip(json_string(*j, "scope").value_or(""), 2048);
+        t.granted_scope = clip(j->scope.value_or(""), 2048);
       }
     }
   }
@@ -641,15 +867,76 @@ bool custom_rules_read_claims(const RulePack& pack) {
   });
 }
 
+void add_name(std::vector<std::string>& names, std::string name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+}
+
 }  // namespace
+
+std::optional<std::vector<std::string>> custom_rule_claim_names(const RulePack& pack) {
+  if (!custom_rules_read_claims(pack)) return std::nullopt;
+  std::vector<std::string> names;
+  for (const CustomRule& r : pack.custom_rules) {
+    for (const CustomClaimMatch& m : r.claims) add_name(names, m.claim);
+    // Placeholders as custom_rules.cpp render() reads them: "{name}" up to the next '}'.
+    size_t pos = 0;
+    while (pos < r.message.size()) {
+      const size_t open = r.message.find('{', pos);
+      if (open == std::string::npos) break;
+      const size_t close = r.message.find('}', open);
+      if (close == std::string::npos) break;
+      const std::string name = r.message.substr(open + 1, close - open - 1);
+      if (name == "client") {
+        add_name(names, "azp");
+        add_name(names, "appid");
+      } else if (name == "tenant") {
+        add_name(names, "tid");
+      } else if (name == "audience") {
+        add_name(names, "aud");
+      } else if (name.rfind("claim:", 0) == 0) {
+        add_name(names, name.substr(6));
+      }
+      pos = close + 1;
+    }
+  }
+  return names;
+}
+
+BodyNeeds bodies_read_by_extract_events(const Flow& f, const RulePack& pack) {
+  BodyNeeds needs;
+  if (f.kind != FlowKind::kHttp) return needs;
+  // extract_cleartext: find_tokens() reads both bodies of every plain-http flow.
+  if (iequals(f.scheme, "http")) return BodyNeeds{true, true};
+  // The class's kind, host role and path come from the request line and Host alone (only the
+  // token grant reads the body, and the token extractor loads that body anyway).
+  const FlowClass cls = classify(f, pack.known);
+  const std::string path = split_url(f.path_and_query()).path;
+  const bool post = iequals(f.request.method, "POST");
+  if (cls.kind == "authorize") needs.request = true;  // extract_authorize: form_post body
+  // extract_client_redirect: a form_post authorization response delivered to a client.
+  const bool native_client = iends_with(path, "/oauth2/nativeclient");
+  if (post && (native_client || cls.host_role.empty())) needs.request = true;
+  if (cls.kind == "token") needs.request = true;  // classify(): the grant_type of the form body
+  if (cls.kind == "token" && post) needs = BodyNeeds{true, true};  // extract_token_request
+  // extract_bearer_use: ARM error bodies (403 LinkedAuthorizationFailed ...), and any ARM body
+  // that names LinkedAuthorizationFailed, of requests carrying a bearer token.
+  if ((cls.kind == "arm" || cls.host_role == "arm") && f.request.headers.find("Authorization") != nullptr) {
+    needs.response = true;
+  }
+  return needs;
+}
 
 void extract_events(const Flow& flow, const RulePack& pack, EventLog& log) {
   ++log.flows;
   if (flow.kind != FlowKind::kHttp) return;
-  FlowContext c{flow, pack, log, classify(flow, pack.known), "", "", false};
+  FlowContext c{flow, pack, log, classify(flow, pack.known), "", "", nullptr};
   c.tool = tool_for(flow, log);
   c.path = split_url(flow.path_and_query()).path;
-  c.keep_claims = custom_rules_read_claims(pack);
+  if (log.claim_names_pack != &pack) {
+    log.claim_names = custom_rule_claim_names(pack);
+    log.claim_names_pack = &pack;
+  }
+  c.keep_claims = log.claim_names ? &*log.claim_names : nullptr;
 
   if (c.cls.kind == "authorize") extract_authorize(c);
   if (c.cls.host_role == "login") {

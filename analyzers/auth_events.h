@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,20 +49,30 @@ struct TokenFacts {
   std::string subject, user, nonce, uti, idtyp, token_use;
   std::vector<std::string> scopes, roles;
   std::optional<int64_t> exp, iat;
-  std::optional<nlohmann::json> claims;  // kept only when custom rules test claims
+  // Kept only when custom rules read claims, and then only the members they name (a whole
+  // claims document per distinct token was ~90 MB over 36,000 tokens).
+  std::optional<nlohmann::json> claims;
 };
 
 class TokenTable {
  public:
   // Decodes `raw` the first time its fingerprint is seen. Never throws; an undecodable token
-  // still gets an id (jwt = false) so its uses can be counted.
-  TokenId intern(std::string_view raw, const KnownApps& known, bool keep_claims);
+  // still gets an id (jwt = false) so its uses can be counted. `keep_claims`: the claim names
+  // to keep in TokenFacts::claims (nullptr: keep no claims document).
+  TokenId intern(std::string_view raw, const KnownApps& known, const std::vector<std::string>* keep_claims);
   const TokenFacts& at(TokenId id) const { return tokens_[static_cast<size_t>(id)]; }
   size_t size() const { return tokens_.size(); }
 
  private:
-  std::vector<TokenFacts> tokens_;
+  // A deque: growing never moves (or transiently doubles) the facts already interned.
+  std::deque<TokenFacts> tokens_;
   std::unordered_map<std::string, TokenId> by_fingerprint_;
+  // The last few raw tokens seen, compared byte for byte before any hashing: an ARM client sends
+  // one bearer token on hundreds of consecutive calls, and its SHA-256 fingerprint costs more
+  // than the comparison. Bounded (kRecent entries of one token each).
+  static constexpr size_t kRecent = 8;
+  std::pair<std::string, TokenId> recent_[kRecent];
+  size_t recent_next_ = 0;
 };
 
 // GET /{tenant}/oauth2[/v2.0]/authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2.1).
@@ -154,10 +165,41 @@ struct EventLog {
   std::vector<LocalHit> local_hits;
   std::unordered_map<std::string, std::string> tool_by_connection;  // UA-less flows inherit
   size_t flows = 0;
+  // The claim names the pack's custom rules read (custom_rule_claim_names), computed once for
+  // the pack last seen.
+  const RulePack* claim_names_pack = nullptr;
+  std::optional<std::vector<std::string>> claim_names;
 };
+
+// What extract_token_request reads of a token response (RFC 6749 §5.1: "The parameters are
+// included in the entity-body of the HTTP response using the "application/json" media type ...
+// serializing each parameter at the highest structure level").
+struct TokenResponseStrings {
+  std::optional<std::string> access_token, id_token, scope;
+  bool operator==(const TokenResponseStrings&) const = default;
+};
+// Exactly what json_body(body) -> is_object() -> json_string(name) gives for the three members
+// (nullopt: json_body gives no object), without building a document: a strict hand-written
+// reader for plain JSON, nlohmann's SAX parser for the rest.
+std::optional<TokenResponseStrings> read_token_response(const Body& body, const Headers& headers);
 
 // Appends what `flow` contributes. Never throws (malformed input is skipped).
 void extract_events(const Flow& flow, const RulePack& pack, EventLog& log);
+
+// Which message bodies extract_events (and classify(), for the token grant) reads of a flow,
+// decided from the flow without its bodies (flows row and headers): what a store reader must
+// load so that extract_events and classify over the body-less flow give exactly what they give
+// for the whole flow. Keep it in step with
+// extract_events: tests/unit/store_scale_test.cpp analyzes corpora both ways.
+struct BodyNeeds {
+  bool request = false;
+  bool response = false;
+};
+BodyNeeds bodies_read_by_extract_events(const Flow& flow_without_bodies, const RulePack& pack);
+
+// The claim names custom rules read (claims conditions, {claim:NAME}, and the claims behind
+// {client}, {tenant}, {audience}); nullopt when no custom rule reads claims.
+std::optional<std::vector<std::string>> custom_rule_claim_names(const RulePack& pack);
 
 // Parses an x-ms-authorization-auxiliary value: "Bearer <t1>, EncryptedBearer <t2>" (the
 // documented form: each token "<scheme> <token>", separated by ", "). Returns the problem in

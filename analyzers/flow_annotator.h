@@ -49,8 +49,11 @@ void mark_redaction_at_rest(FlowAnnotations& a, const Flow& stored);
 
 class FlowAnnotator {
  public:
-  static constexpr size_t kDefaultCacheEntries = 4096;
-  static constexpr size_t kDefaultCacheBytes = size_t{16} << 20;  // tokens + records, approx.
+  // A sign-in session or a Terraform run repeats a few dozen distinct tokens; what falls out is
+  // verified again (tens of µs). The byte bound keeps the proxy's resident memory small even
+  // when every flow brings new tokens.
+  static constexpr size_t kDefaultCacheEntries = 1024;
+  static constexpr size_t kDefaultCacheBytes = size_t{4} << 20;  // tokens + records, approx.
 
   explicit FlowAnnotator(KnownApps apps, size_t max_entries = kDefaultCacheEntries,
                          size_t max_bytes = kDefaultCacheBytes);

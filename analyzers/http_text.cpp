@@ -289,14 +289,21 @@ std::optional<nlohmann::json> parse_json(std::string_view text, size_t max_bytes
   return j;
 }
 
-std::optional<nlohmann::json> json_body(const Body& body, const Headers& headers) {
+std::optional<std::string> json_body_text(const Body& body, const Headers& headers) {
   if (!body.data || body.data->empty()) return std::nullopt;
   auto text = decoded_body(body, headers);
   if (!text.ok()) return std::nullopt;
   std::string_view t = trim(*text);
   while (!t.empty() && (t.front() == '\r' || t.front() == '\n')) t.remove_prefix(1);
   if (t.empty() || (t.front() != '{' && t.front() != '[')) return std::nullopt;
-  return parse_json(t);
+  if (t.size() == text->size()) return std::move(*text);
+  return std::string(t);
+}
+
+std::optional<nlohmann::json> json_body(const Body& body, const Headers& headers) {
+  auto text = json_body_text(body, headers);
+  if (!text) return std::nullopt;
+  return parse_json(*text);
 }
 
 std::optional<std::vector<std::pair<std::string_view, std::string_view>>> unescaped_json_string_members(

@@ -83,6 +83,9 @@ bool json_depth_exceeds(std::string_view text, int max_depth);
 // Parses JSON with exceptions disabled, size and depth bounded; nullopt on any failure.
 std::optional<nlohmann::json> parse_json(std::string_view text, size_t max_bytes = kMaxJsonBodyBytes,
                                          int max_depth = kMaxJsonBodyDepth);
+// The text of a body that may be JSON: present, content-decoded, leading whitespace and line
+// breaks skipped, starting with '{' or '['; nullopt otherwise. What json_body parses.
+std::optional<std::string> json_body_text(const Body& body, const Headers& headers);
 // The message body as JSON when it is present, decodable and parses (any Content-Type: token
 // endpoints are sometimes mislabelled); nullopt otherwise.
 std::optional<nlohmann::json> json_body(const Body& body, const Headers& headers);

@@ -10,10 +10,12 @@
 # The client and nginx are pinned to one core and the proxy to the other (taskset). Each proxied
 # run gets a fresh proxy process, so its CPU (utime+stime from /proc/PID/stat), RSS at rest and peak
 # RSS under load belong to that run alone; after SIGINT the authscope store must hold exactly the
-# requests loadgen completed. Then the idle test: 500 kept-alive intercepted connections, one
-# request each, held open while authscope's RSS is read twice: 1.5 s after the last one was
-# answered, and once they are idle (after the proxy's upstream idle limit, 5 s, plus its
-# one-second memory trim: IDLE_SETTLE seconds).
+# requests loadgen completed. Then the idle test: a fresh proxy, its RSS at rest, a one-second
+# warm-up (the first connections' one-time costs), its RSS again, then 500 kept-alive intercepted
+# connections, one request each, held open while authscope's RSS is read twice: 1.5 s after the
+# last one was answered, and once they are idle (after the proxy's upstream idle limit, 5 s, plus
+# its one-second memory trim: IDLE_SETTLE seconds). Per connection = (RSS then - RSS after the
+# warm-up) / 500; the figure against the cold start is printed too.
 #
 # Output: bench/out/<stamp>/raw.jsonl (one line per run), bench/out/<stamp>/results.md (tables,
 # medians, ratios) and the summary on stdout.
@@ -189,8 +191,23 @@ run_one() {
   local lg
   lg=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" "$LOADGEN" "${target[@]}" "${sargs[@]}" -d "$DURATION" 2>/dev/null)
   [ -n "$lg" ] || lg='{"requests":0,"errors":1,"req_per_s":0,"p50_us":0,"p99_us":0,"error_samples":["loadgen produced no output"]}'
+  local lag_ms=-1
   if [ -n "$PROXY_PID" ]; then
     ticks1=$(cpu_ticks "$PROXY_PID")
+    if [ "$path" = authscope ]; then
+      # How far the store writer trails the traffic: the time from loadgen's last answer until
+      # every flow is committed (readers see committed flows only), polled for at most 5 s.
+      local want t_end now n i
+      want=$(echo "$lg" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("requests", 0))' 2>/dev/null || echo 0)
+      t_end=$(date +%s%N)
+      for ((i = 0; i < 250; i++)); do
+        n=$(sqlite3 "$PROXY_HOME/flows.db" "SELECT count(*) FROM flows WHERE kind='http'" 2>/dev/null || echo -1)
+        now=$(date +%s%N)
+        if [ "$n" -ge "$want" ]; then lag_ms=$(((now - t_end) / 1000000)); break; fi
+        [ $(((now - t_end) / 1000000)) -ge 5000 ] && { lag_ms=5000; break; }
+        sleep 0.02
+      done
+    fi
     kill "$sampler" 2>/dev/null
     wait "$sampler" 2>/dev/null
     kill -INT "$PROXY_PID"
@@ -201,16 +218,16 @@ run_one() {
   fi
   local peak
   peak=$(cat "$peakf" 2>/dev/null || echo 0)
-  $PY - "$round" "$scen" "$path" "$rest" "$peak" "$((ticks1 - ticks0))" "$CLK_TCK" "$stored" "$lg" >>"$RAW" <<'PY'
+  $PY - "$round" "$scen" "$path" "$rest" "$peak" "$((ticks1 - ticks0))" "$CLK_TCK" "$stored" "$lag_ms" "$lg" >>"$RAW" <<'PY'
 import json, sys
-round_, scen, path, rest, peak, ticks, tck, stored, lg = sys.argv[1:]
+round_, scen, path, rest, peak, ticks, tck, stored, lag_ms, lg = sys.argv[1:]
 d = json.loads(lg)
 d.update(round=int(round_), scenario=scen, path=path, rss_rest_kb=int(rest), rss_peak_kb=int(peak or 0),
-         proxy_cpu_s=int(ticks) / int(tck), stored=int(stored))
+         proxy_cpu_s=int(ticks) / int(tck), stored=int(stored), store_lag_ms=int(lag_ms))
 d["cpu_us_per_req"] = (d["proxy_cpu_s"] * 1e6 / d["requests"]) if d.get("requests") else None
 print(json.dumps(d))
 PY
-  tail -n1 "$RAW" | $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print("bench: round %d %-4s %-10s %8.1f req/s p50 %6d us p99 %7d us errors %d%s" % (d["round"], d["scenario"], d["path"], d["req_per_s"], d["p50_us"], d["p99_us"], d["errors"], ("  stored %d/%d" % (d["stored"], d["requests"])) if d["stored"] >= 0 else ""), file=sys.stderr)'
+  tail -n1 "$RAW" | $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print("bench: round %d %-4s %-10s %8.1f req/s p50 %6d us p99 %7d us errors %d%s" % (d["round"], d["scenario"], d["path"], d["req_per_s"], d["p50_us"], d["p99_us"], d["errors"], ("  stored %d/%d, store caught up %d ms after the last answer" % (d["stored"], d["requests"], d["store_lag_ms"])) if d["stored"] >= 0 else ""), file=sys.stderr)'
   [ -n "$PROXY_PID" ] && rm -rf "$PROXY_HOME"
   return 0
 }
@@ -230,6 +247,13 @@ if [ "$IDLE" -gt 0 ]; then
   start_authscope intercept
   sleep 0.5
   rest=$(rss_kb "$PROXY_PID")
+  # Warm-up: a second of traffic, its connections closed, then past the idle trim. What the
+  # first connections pay once (OpenSSL's algorithm tables, the leaf certificates, the store's
+  # page cache) is then in the baseline, so the difference below is what each connection costs.
+  timeout 30 taskset -c "$CLIENT_CPU" "$LOADGEN" --proxy "$PROXY_ADDR" --ca "$PROXY_CA" -c 2 -d 1 \
+    >"$WORK/warm.json" 2>/dev/null
+  sleep 2.5
+  warm=$(rss_kb "$PROXY_PID")
   idle_err=$WORK/idle.err
   taskset -c "$CLIENT_CPU" "$LOADGEN" --proxy "$PROXY_ADDR" --ca "$PROXY_CA" --idle "$IDLE" -d 60 \
     >"$WORK/idle.json" 2>"$idle_err" &
@@ -244,15 +268,20 @@ if [ "$IDLE" -gt 0 ]; then
   wait "$lg_pid" 2>/dev/null
   kill -INT "$PROXY_PID"
   wait_exit "$PROXY_PID" 60
+  # The warm-up's flows are in the store too: "stored" below counts the idle connections' only.
   stored=$(sqlite3 "$PROXY_HOME/flows.db" "SELECT count(*) FROM flows WHERE kind='http'" 2>/dev/null || echo -1)
-  $PY - "$rest" "$held" "$settled" "$IDLE" "$IDLE_SETTLE" "$stored" "$(cat "$WORK/idle.json")" >"$OUT/idle.json" <<'PY'
+  $PY - "$rest" "$warm" "$held" "$settled" "$IDLE" "$IDLE_SETTLE" "$stored" "$(cat "$WORK/idle.json")" \
+    "$(cat "$WORK/warm.json")" >"$OUT/idle.json" <<'PY'
 import json, sys
-rest, held, settled, n, settle_s, stored, lg = sys.argv[1:]
+rest, warm, held, settled, n, settle_s, stored, lg, wlg = sys.argv[1:]
 d = json.loads(lg) if lg.strip() else {"requests": 0, "errors": 1}
-d.update(rss_rest_kb=int(rest), rss_busy_kb=int(held), rss_idle_kb=int(settled), idle=int(n),
-         settle_s=int(settle_s), stored=int(stored),
-         kb_per_fresh_conn=(int(held) - int(rest)) / int(n),
-         kb_per_idle_conn=(int(settled) - int(rest)) / int(n))
+w = json.loads(wlg) if wlg.strip() else {"requests": -1, "errors": 1}
+d.update(warmup_requests=w.get("requests", -1), warmup_errors=w.get("errors", 1),
+         stored=int(stored) - w.get("requests", 0), rss_rest_kb=int(rest), rss_warm_kb=int(warm), rss_busy_kb=int(held), rss_idle_kb=int(settled),
+         idle=int(n), settle_s=int(settle_s), stored_total=int(stored),
+         kb_per_fresh_conn=(int(held) - int(warm)) / int(n),
+         kb_per_idle_conn=(int(settled) - int(warm)) / int(n),
+         kb_per_idle_conn_cold=(int(settled) - int(rest)) / int(n))
 print(json.dumps(d))
 PY
   log "idle: $(cat "$OUT/idle.json")"

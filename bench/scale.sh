@@ -14,12 +14,15 @@ WORK=$(mktemp -d /tmp/authscope-scale.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export AUTHSCOPE_HOME=$WORK/home
 mkdir -p "$AUTHSCOPE_HOME"
-timed() {  # label, command...: prints "label: S s, peak RSS M MB, exit C"
+timed() {  # label, command...: prints "label: S s (CPU U user + Y sys), peak RSS M MB, exit C"
+  # CPU time next to wall time: the machine may be shared, and CPU time is what the code costs.
   local label=$1; shift
-  timeout 300 /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err"
+  timeout 300 /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err"
   local rc=$?
-  read -r secs kb <"$WORK/time" 2>/dev/null || { secs=?; kb=0; }
-  printf '%s: %s s, peak RSS %.1f MB, exit %s\n' "$label" "$secs" "$(echo "$kb / 1024" | bc -l)" "$rc"
+  # The last line: a failing command's file starts with "Command exited with non-zero status".
+  read -r secs user sys kb < <(tail -n 1 "$WORK/time" 2>/dev/null) || { secs=?; user=?; sys=?; kb=0; }
+  printf '%s: %s s (CPU %s user + %s sys), peak RSS %.1f MB, exit %s\n' "$label" "$secs" "$user" "$sys" \
+    "$(echo "$kb / 1024" | bc -l)" "$rc"
 }
 timed gen-store "$BUILD/gen-store" --db "$WORK/flows.db" -n "$FLOWS"
 echo "store: $FLOWS flows, $(du -m "$WORK/flows.db" | cut -f1) MB"

@@ -10,6 +10,7 @@
 #include "analyzers/rule_pack.h"
 #include "analyzers/token_discovery.h"
 #include "analyzers/token_info.h"
+#include "cli/store_analysis.h"
 
 #ifndef AUTHSCOPE_VERSION
 #define AUTHSCOPE_VERSION "0.0.0"
@@ -97,11 +98,18 @@ Result<ReportData> build_report_data(FlowStore& store, std::shared_ptr<const Rul
   const KnownApps& known = pack->known;
   Analysis analysis(pack);
   JwksIndex keys;
-  Status st = store.for_each([&](const Flow& flow) {
+  // Token rows are collected (with the JWKS that verify them) until max_token_rows: until then
+  // every body is read, after that only what the analyzers and the class labels read.
+  auto collecting_tokens = [&] { return options.include_tokens && data.tokens.size() < options.max_token_rows; };
+  FlowReadOptions reading = analysis_read_options(*pack);
+  reading.choose_bodies = [&, analysis_bodies = reading.choose_bodies](const Flow& flow) {
+    return collecting_tokens() ? BodyChoice{} : analysis_bodies(flow);
+  };
+  Status st = store.for_each_reading(reading, [&](const Flow& flow) {
     analysis.add(flow);
     ++data.flow_count;
     if (data.flows.size() < options.max_flow_rows) data.flows.push_back(flow_row(flow, known));
-    if (options.include_tokens && flow.kind == FlowKind::kHttp) {
+    if (collecting_tokens() && flow.kind == FlowKind::kHttp) {
       keys.add_from_flow(flow);
       add_tokens(flow, known, keys, options.max_token_rows, data.tokens);
     }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "analyzers/auth_events.h"
+#include "analyzers/rule_pack.h"
+
 namespace authscope::cli {
 
 Result<std::shared_ptr<const RulePack>> load_rules(const std::string& rules_dir) {
@@ -11,16 +14,32 @@ Result<std::shared_ptr<const RulePack>> load_rules(const std::string& rules_dir)
   return pack;
 }
 
-Result<StoreFindings> analyze_store(FlowStore& store, std::shared_ptr<const RulePack> pack, int64_t min_id) {
-  Analysis analysis(std::move(pack));
+FlowReadOptions analysis_read_options(const RulePack& pack) {
+  FlowReadOptions options;
+  // The pack outlives the pass (the caller holds it while for_each_reading runs).
+  options.choose_bodies = [&pack](const Flow& flow) {
+    const BodyNeeds needs = bodies_read_by_extract_events(flow, pack);
+    return BodyChoice{needs.request, needs.response};
+  };
+  options.tls = false;
+  options.token_records = false;
+  return options;
+}
+
+Result<StoreFindings> analyze_store(FlowStore& store, std::shared_ptr<const RulePack> pack, int64_t min_id,
+                                    FlowReading reading) {
+  if (!pack) pack = default_rule_pack();
+  Analysis analysis(pack);
   StoreFindings result;
-  Status st = store.for_each([&](const Flow& flow) {
+  auto visit = [&](const Flow& flow) {
     if (flow.id >= min_id) {
       analysis.add(flow);
       ++result.flow_count;
     }
     return true;
-  });
+  };
+  Status st = reading == FlowReading::kWholeFlows ? store.for_each(visit)
+                                                  : store.for_each_reading(analysis_read_options(*pack), visit);
   if (!st.ok()) return st;
   result.findings = analysis.findings();
   return result;

@@ -1,5 +1,6 @@
 // Running the analyzers over a store: the rule pack chosen by --rules (or the installed one),
-// flows streamed in id order through one Analysis (memory grows with exchanges, not bytes).
+// flows streamed in id order through one Analysis (memory grows with exchanges, not bytes), read
+// without the bodies the analyzers never look at.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,20 @@ struct StoreFindings {
   std::vector<Finding> findings;
 };
 
+// How analyze_store reads the flows.
+enum class FlowReading {
+  // Only the bodies the analyzers read (bodies_read_by_extract_events), no TLS details, no
+  // stored token records: what `analyze` and `report` do.
+  kWhatAnalysisReads,
+  // Every flow whole: the reference the other mode is tested against.
+  kWholeFlows,
+};
+
+// The store read options for an analysis pass (FlowReading::kWhatAnalysisReads).
+FlowReadOptions analysis_read_options(const RulePack& pack);
+
 // Analyzes every flow with id >= min_id.
-Result<StoreFindings> analyze_store(FlowStore& store, std::shared_ptr<const RulePack> pack, int64_t min_id = 0);
+Result<StoreFindings> analyze_store(FlowStore& store, std::shared_ptr<const RulePack> pack, int64_t min_id = 0,
+                                    FlowReading reading = FlowReading::kWhatAnalysisReads);
 
 }  // namespace authscope::cli

@@ -29,10 +29,13 @@ void read_header_row(const sqlite::Stmt& s, int first_col, Flow& f) {
   headers_of(f, side).add(s.text(first_col + 1), s.text(first_col + 2));
 }
 
-void read_body_row(const sqlite::Stmt& s, int first_col, Flow& f) {
+void read_body_row(const sqlite::Stmt& s, int first_col, Flow& f, const BodyChoice& choice = {}) {
   int side = static_cast<int>(s.int64(first_col));
   Body& b = body_of(f, side);
-  b.data = s.optional_blob(first_col + 1);
+  const bool wanted = side == static_cast<int>(BodySide::kResponse) ? choice.response : choice.request;
+  // Not chosen: the blob is never copied out of SQLite (an in-page blob is not even copied
+  // inside it), only its size and truncation note are kept.
+  if (wanted) b.data = s.optional_blob(first_col + 1);
   b.truncated = s.int64(first_col + 2) != 0;
   b.wire_size = static_cast<uint64_t>(s.int64(first_col + 3));
 }
@@ -67,7 +70,7 @@ const char* const kFlowColumns =
     "end_us, method, target, request_version, response_status, response_reason, response_version, error, "
     "bytes_from_client, bytes_from_upstream, tls, class, class_detail";
 
-void read_flow_columns(const sqlite::Stmt& s, Flow& f) {
+void read_flow_columns(const sqlite::Stmt& s, Flow& f, bool tls) {
   f.id = s.int64(0);
   f.kind = flow_kind_from_string(s.text(1)).value_or(FlowKind::kHttp);
   f.client_addr = s.text(2);
@@ -91,7 +94,7 @@ void read_flow_columns(const sqlite::Stmt& s, Flow& f) {
   f.error = s.optional_text(17);
   f.bytes_from_client = static_cast<uint64_t>(s.int64(18));
   f.bytes_from_upstream = static_cast<uint64_t>(s.int64(19));
-  if (!s.is_null(20)) f.tls = tls_info_from_json(nlohmann::json::parse(s.text(20), nullptr, false));
+  if (tls && !s.is_null(20)) f.tls = tls_info_from_json(nlohmann::json::parse(s.text(20), nullptr, false));
   if (!s.is_null(21)) {
     FlowAnnotations& a = f.annotations.emplace();
     a.flow_class = s.text(21);
@@ -350,13 +353,19 @@ Result<std::optional<Flow>> FlowRowReader::load(int64_t id) {
 }
 
 Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
+  return for_each_reading(FlowReadOptions{}, visit);
+}
+
+Status FlowRowReader::for_each_reading(const FlowReadOptions& options, const std::function<bool(const Flow&)>& visit) {
   auto flows = db_->prepare(fmt::format("SELECT {} FROM flows ORDER BY id", kFlowColumns));
   if (!flows.ok()) return flows.status();
   auto headers = db_->prepare("SELECT flow_id, side, name, value FROM headers ORDER BY flow_id, side, idx");
   if (!headers.ok()) return headers.status();
   auto bodies = db_->prepare("SELECT flow_id, side, data, truncated, wire_size FROM bodies ORDER BY flow_id, side");
   if (!bodies.ok()) return bodies.status();
-  auto tokens = db_->prepare(fmt::format("SELECT t.flow_id, {} FROM {} ORDER BY t.flow_id, t.idx", kTokenColumns, kTokenJoin));
+  // Without token records the token cursor reads nothing (its query has no rows).
+  auto tokens = db_->prepare(fmt::format("SELECT t.flow_id, {} FROM {} {}ORDER BY t.flow_id, t.idx", kTokenColumns,
+                                         kTokenJoin, options.token_records ? "" : "WHERE 0 "));
   if (!tokens.ok()) return tokens.status();
 
   // Each child cursor is either positioned on a row (rc == SQLITE_ROW) or exhausted.
@@ -366,7 +375,7 @@ Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
   int frc;
   while ((frc = flows->step()) == SQLITE_ROW) {
     Flow f;
-    read_flow_columns(*flows, f);
+    read_flow_columns(*flows, f, options.tls);
     const bool had_response = f.response.has_value();
     // Rows of flows that no longer exist (impossible with foreign keys on) are skipped.
     while (hrc == SQLITE_ROW && headers->int64(0) < f.id) hrc = headers->step();
@@ -375,9 +384,13 @@ Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
       hrc = headers->step();
     }
     while (brc == SQLITE_ROW && bodies->int64(0) < f.id) brc = bodies->step();
-    while (brc == SQLITE_ROW && bodies->int64(0) == f.id) {
-      read_body_row(*bodies, 1, f);
-      brc = bodies->step();
+    if (brc == SQLITE_ROW && bodies->int64(0) == f.id) {
+      // Decided on the flow as read so far: flows row and headers, no body data yet.
+      const BodyChoice choice = options.choose_bodies ? options.choose_bodies(f) : BodyChoice{};
+      while (brc == SQLITE_ROW && bodies->int64(0) == f.id) {
+        read_body_row(*bodies, 1, f, choice);
+        brc = bodies->step();
+      }
     }
     while (trc == SQLITE_ROW && tokens->int64(0) < f.id) trc = tokens->step();
     while (trc == SQLITE_ROW && tokens->int64(0) == f.id) {

@@ -16,6 +16,7 @@
 #include "model/flow.h"
 #include "model/tls_info_json.h"
 #include "model/status.h"
+#include "storage/flow_store.h"
 #include "storage/sqlite_db.h"
 
 namespace authscope {
@@ -62,6 +63,8 @@ class FlowRowReader {
   // bodies, each read in primary-key order), so memory holds one flow at a time. The caller
   // wraps it in a read transaction so the cursors see one snapshot.
   Status for_each(const std::function<bool(const Flow&)>& visit);
+  // The same, reading only what `options` asks for (FlowReadOptions in storage/flow_store.h).
+  Status for_each_reading(const FlowReadOptions& options, const std::function<bool(const Flow&)>& visit);
   // Streams (id, annotations) of every annotated flow in id order without touching headers or
   // bodies; flows never annotated are skipped. The caller wraps it in a read transaction.
   Status for_each_annotations(const std::function<bool(int64_t, const FlowAnnotations&)>& visit);
@@ -76,7 +79,8 @@ class FlowRowReader {
 // The columns of a flows row, in the order FlowRowReader selects them (the last two are the
 // class and class_detail of schema 3).
 extern const char* const kFlowColumns;
-// Fills the flow fields from a statement positioned on a row selecting kFlowColumns.
-void read_flow_columns(const sqlite::Stmt& s, Flow& flow);
+// Fills the flow fields from a statement positioned on a row selecting kFlowColumns (TLS details
+// parsed only when `tls`).
+void read_flow_columns(const sqlite::Stmt& s, Flow& flow, bool tls = true);
 
 }  // namespace authscope

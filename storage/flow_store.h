@@ -34,6 +34,25 @@ struct FlowSummary {  // what `authscope flows` lists, without loading bodies
   std::string flow_class;  // FlowAnnotations::flow_class, "" when the flow was never annotated
 };
 
+// Which message bodies FlowStore::for_each_reading(options, ...) reads of one flow.
+struct BodyChoice {
+  bool request = true;
+  bool response = true;
+};
+
+// What for_each_reading(options, visit) reads of each flow: for analysis passes that need the
+// bodies of a few flows (token endpoint exchanges, error replies) and not of the thousands of
+// ARM calls between them. Reading less is an optimisation a store may ignore (a store may always
+// deliver more than asked).
+struct FlowReadOptions {
+  // Called with the flow as read before its bodies (flows row, TLS, headers; body data absent),
+  // returns which body data to read. A body not chosen is delivered with its data absent but its
+  // `truncated` and `wire_size` as stored. Unset: every body.
+  std::function<BodyChoice(const Flow&)> choose_bodies;
+  bool tls = true;            // parse the stored TLS details into Flow::tls
+  bool token_records = true;  // annotations' token records (with their header/claims JSON)
+};
+
 class FlowStore {
  public:
   virtual ~FlowStore() = default;
@@ -54,6 +73,12 @@ class FlowStore {
   // Streams every flow in id order without holding them all in memory; stop early by
   // returning false from `visit`.
   virtual Status for_each(const std::function<bool(const Flow&)>& visit) = 0;
+  // The same stream, reading only what `options` asks for (see FlowReadOptions). The default
+  // reads everything.
+  virtual Status for_each_reading(const FlowReadOptions& options, const std::function<bool(const Flow&)>& visit) {
+    (void)options;
+    return for_each(visit);
+  }
   virtual Result<int64_t> count() = 0;
   // Streams the stored annotations (class and token records, model/flow_annotations.h) of every
   // annotated flow in id order without loading headers or bodies: what analysis code reads when
@@ -83,6 +108,10 @@ struct SqliteStoreOptions {
   std::function<void(Flow&)> before_write;
   // Runs on the writer thread after a batch is committed, with the flows as written.
   std::function<void(const std::vector<Flow>&)> after_commit;
+  // The writer connection's page cache. The writer only appends (rows at the right edge of each
+  // table, one fingerprint index), so a small cache serves it; SQLite's 2 MB default would be
+  // most of the proxy's resident memory at rest.
+  int writer_cache_kib = 256;
   int commit_interval_ms = 200;   // a batch commits at least this often while flows arrive
   size_t batch_max_flows = 512;   // ... or when this many are queued
   bool read_only = false;         // CLI readers open without creating the file

@@ -131,6 +131,11 @@ class SqliteFlowStore final : public FlowStore {
         return Status::Io(fmt::format("{}: enabling WAL: {}", name_, s.message()));
       }
       if (Status s = writer_db_.exec("PRAGMA synchronous = NORMAL"); !s.ok()) return s;
+      if (options_.writer_cache_kib > 0) {
+        // Negative: a size in KiB rather than in pages (https://www.sqlite.org/pragma.html#pragma_cache_size).
+        std::string sql = fmt::format("PRAGMA cache_size = -{}", options_.writer_cache_kib);
+        if (Status s = writer_db_.exec(sql.c_str()); !s.ok()) return s;
+      }
       if (options_.max_db_bytes > 0) {
         auto page_size = writer_db_.query_int("PRAGMA page_size");
         if (!page_size.ok()) return page_size.status();
@@ -255,6 +260,10 @@ class SqliteFlowStore final : public FlowStore {
   }
 
   Status for_each(const std::function<bool(const Flow&)>& visit) override {
+    return for_each_reading(FlowReadOptions{}, visit);
+  }
+
+  Status for_each_reading(const FlowReadOptions& options, const std::function<bool(const Flow&)>& visit) override {
     std::lock_guard<std::recursive_mutex> lock(reader_mu_);
     // One read transaction: the three merged cursors see the same snapshot even while the
     // writer commits (WAL readers keep their snapshot until the transaction ends).
@@ -262,7 +271,7 @@ class SqliteFlowStore final : public FlowStore {
     if (own_txn) {
       if (Status s = reader_db_.exec("BEGIN"); !s.ok()) return s;
     }
-    Status status = rows_reader_->for_each(visit);
+    Status status = rows_reader_->for_each_reading(options, visit);
     if (own_txn) reader_db_.exec("COMMIT");
     return status;
   }
@@ -449,6 +458,18 @@ class SqliteFlowStore final : public FlowStore {
     return Status::Ok();
   }
 
+  // A burst leaves the batch vector with room for hundreds of flows (~0.5 KB each, half a
+  // megabyte after a busy second) that would stay resident all day; a batch of the usual size
+  // keeps its room (no allocation per commit).
+  static void release_batch(std::vector<Flow>& batch) {
+    constexpr size_t kKeptCapacity = 64;
+    if (batch.capacity() > kKeptCapacity) {
+      std::vector<Flow>().swap(batch);
+    } else {
+      batch.clear();
+    }
+  }
+
   void writer_loop() {
     std::vector<Flow> batch;  // taken from the queue, before_write applied; kept across retries
     std::deque<Flow> taken;   // moved out of queue_ under the lock, into batch outside it
@@ -520,7 +541,7 @@ class SqliteFlowStore final : public FlowStore {
           }
         }
         flushed_cv_.notify_all();
-        batch.clear();
+        release_batch(batch);
         hooked = false;
         attempts_stopping = 0;
         continue;
@@ -541,7 +562,7 @@ class SqliteFlowStore final : public FlowStore {
       }
       flushed_cv_.notify_all();
       if (give_up) {
-        batch.clear();
+        release_batch(batch);
         hooked = false;
         attempts_stopping = 0;
       }

@@ -195,7 +195,7 @@ TlsIo TlsEngine::read_plaintext(std::string& out, size_t max) {
   while (got < max) {
     size_t n = 0;
     note_established();
-    ERR_clear_error();
+    clear_openssl_errors();
     int ret = SSL_read_ex(ssl_, buf, std::min(sizeof buf, max - got), &n);
     if (ret == 1) {
       out.append(buf, n);
@@ -215,7 +215,7 @@ TlsIo TlsEngine::write_some(const char* data, size_t len, size_t* used) {
     size_t chunk = retry_len_ != 0 ? retry_len_ : std::min(len - *used, kMaxRecordPlaintext);
     size_t written = 0;
     note_established();
-    ERR_clear_error();
+    clear_openssl_errors();
     int ret = SSL_write_ex(ssl_, data + *used, chunk, &written);
     if (ret == 1) {
       retry_len_ = 0;
@@ -308,7 +308,7 @@ void TlsEngine::release_idle_memory() {
   if (failed_ || !queued_plain_.empty()) return;
   OpenSslErrorScope errors;
   SSL_free_buffers(ssl_);  // refuses (returns 0) while a record is partly read or written
-  ERR_clear_error();
+  clear_openssl_errors();
   if (!eof_ && empty_but_large(rbio_)) {
     if (BIO* bio = fresh_memory_bio()) {
       SSL_set0_rbio(ssl_, bio);  // frees the old one

@@ -5,8 +5,12 @@
 
 namespace authscope {
 
-OpenSslErrorScope::OpenSslErrorScope() { ERR_clear_error(); }
-OpenSslErrorScope::~OpenSslErrorScope() { ERR_clear_error(); }
+void clear_openssl_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
+OpenSslErrorScope::OpenSslErrorScope() { clear_openssl_errors(); }
+OpenSslErrorScope::~OpenSslErrorScope() { clear_openssl_errors(); }
 
 std::string openssl_error_text(const char* fallback) {
   unsigned long code = ERR_peek_error();

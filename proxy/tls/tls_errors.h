@@ -18,6 +18,10 @@ class OpenSslErrorScope {
   OpenSslErrorScope& operator=(const OpenSslErrorScope&) = delete;
 };
 
+// Empties the thread's OpenSSL error queue. Peeks first: the queue is nearly always empty, and
+// ERR_clear_error walks all of its slots (a few hundred instructions, several times per record).
+void clear_openssl_errors();
+
 // The oldest error in the queue as readable text ("wrong version number"), without the
 // library/function noise of ERR_error_string; `fallback` when the queue is empty. Pops nothing.
 std::string openssl_error_text(const char* fallback = "unknown OpenSSL error");

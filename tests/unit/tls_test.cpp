@@ -22,8 +22,10 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <openssl/pem.h>
@@ -1263,4 +1265,69 @@ TEST_CASE("release_idle_memory keeps bytes that are still buffered", "[unit][tls
     if (server->read_plaintext(got) != TlsIo::kOk) break;
   }
   CHECK(got == first);
+}
+
+namespace {
+// Sets an environment variable for one scope (the trust store reads SSL_CERT_DIR/SSL_CERT_FILE).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(name_, old_->c_str(), 1); else ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The CA certificate under its subject-hash name in `dir`, as `openssl rehash` would place it.
+void place_hashed(const std::string& ca_pem_path, const std::string& dir) {
+  BioPtr in(BIO_new_file(ca_pem_path.c_str(), "r"));
+  REQUIRE(in);
+  X509Ptr cert(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr));
+  REQUIRE(cert);
+  char name[16];
+  std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(cert.get()));
+  std::ofstream(dir + "/" + name) << read_file(ca_pem_path);
+}
+}  // namespace
+
+TEST_CASE("the system trust store: a hashed SSL_CERT_DIR is honoured (read lazily), and only it", "[unit][tls]") {
+  TestCa ca;
+  auto server_ctx = ca.ca->server_context_for(kHost);
+  REQUIRE(server_ctx.ok());
+  TempDir trusted, other;
+  place_hashed(ca.files.cert_path, trusted.path());
+  TestCa unrelated;  // some other CA, hashed in a directory that does not hold ours
+  place_hashed(unrelated.files.cert_path, other.path());
+  ScopedEnv no_file("SSL_CERT_FILE", nullptr);
+  // A handshake to our minted leaf from an upstream context built without --upstream-ca.
+  auto handshake_with_system_trust = [&] {
+    SslCtxPtr client_ctx = upstream_context_trusting("");
+    auto client = client_engine(client_ctx.get(), kHost);
+    auto server = server_engine(*server_ctx);
+    HandshakeOutcome hs = run_handshake(*client, *server);
+    UNSCOPED_INFO(client->error());
+    return std::make_pair(hs.client, client->peer_info().verify_result);
+  };
+
+  SECTION("our CA in the hashed directory: verified without --upstream-ca") {
+    ScopedEnv dir("SSL_CERT_DIR", trusted.path().c_str());
+    CHECK(handshake_with_system_trust() == std::make_pair(TlsIo::kOk, std::string("ok")));
+  }
+  SECTION("a hashed directory without it: refused") {
+    ScopedEnv dir("SSL_CERT_DIR", other.path().c_str());
+    CHECK(handshake_with_system_trust().first == TlsIo::kFailed);
+  }
+  SECTION("SSL_CERT_FILE still names a bundle that is trusted") {
+    ScopedEnv dir("SSL_CERT_DIR", other.path().c_str());
+    ScopedEnv file("SSL_CERT_FILE", ca.files.cert_path.c_str());
+    CHECK(handshake_with_system_trust().first == TlsIo::kOk);
+  }
 }
