@@ -214,12 +214,15 @@ bool redact_credentials_header(std::string& value) {
   bool changed = false;
   size_t pos = 0;
   bool after_basic = false;
+  // Plain loops: find_first_of calls memchr once per byte of a 1.5 KB bearer token.
+  auto is_separator = [](char c) { return c == ' ' || c == '\t' || c == ',' || c == ';'; };
   while (pos < value.size()) {
-    size_t start = value.find_first_not_of(" \t,;", pos);
-    out.append(value, pos, (start == std::string::npos ? value.size() : start) - pos);
-    if (start == std::string::npos) break;
-    size_t end = value.find_first_of(" \t,;", start);
-    if (end == std::string::npos) end = value.size();
+    size_t start = pos;
+    while (start < value.size() && is_separator(value[start])) ++start;
+    out.append(value, pos, start - pos);
+    if (start == value.size()) break;
+    size_t end = start;
+    while (end < value.size() && !is_separator(value[end])) ++end;
     std::string_view run(value.data() + start, end - start);
     if (is_scheme_word(run)) {
       out.append(run);
@@ -653,7 +656,10 @@ void redact_body(Body& body, Headers& headers) {
 
 }  // namespace
 
-bool is_redacted(std::string_view value) { return value.find(kRedactedPrefix) != std::string_view::npos; }
+bool is_redacted(std::string_view value) {
+  // memmem: std::string_view::find stops at every 'a' of a base64 token.
+  return ::memmem(value.data(), value.size(), kRedactedPrefix.data(), kRedactedPrefix.size()) != nullptr;
+}
 
 std::string secret_marker(std::string_view raw) {
   return std::string(kSha256Marker) + token_fingerprint(raw);
