@@ -157,9 +157,10 @@ bool redact_form_text(std::string& encoded) {
       std::string name = url_decode(segment.substr(0, eq));
       const SecretClass cls = classify_name(name);
       const std::string_view raw_value = segment.substr(eq + 1);
-      // An unnamed value is redacted only when it is a JWT, and a JWT in a form keeps its
-      // "eyJ" (letters are never percent-encoded): skip decoding values that cannot be one.
-      if (cls == SecretClass::kNone && find_jwt_start(raw_value, 0) == std::string_view::npos) {
+      // An unnamed value is redacted only when it is a JWT: skip decoding values that cannot
+      // be one (no "eyJ", and no escape that could spell it in percent-encoded letters).
+      if (cls == SecretClass::kNone && find_jwt_start(raw_value, 0) == std::string_view::npos &&
+          raw_value.find('%') == std::string_view::npos) {
         out.append(segment);
         if (amp == encoded.size()) break;
         out.push_back('&');

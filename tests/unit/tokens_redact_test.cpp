@@ -44,6 +44,11 @@ std::string gzip(const std::string& in) {
 
 std::string signature_of(const std::string& jwt) { return jwt.substr(jwt.rfind('.') + 1); }
 
+std::string fmt_percent(unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return std::string{'%', kHex[c >> 4], kHex[c & 15]};
+}
+
 struct Secrets {
   SigningKey key{"RS256", "k1"};
   std::string access = key.mint(arm_user_claims_v1());
@@ -416,6 +421,14 @@ TEST_CASE("a JWT under a name that is not a credential is still redacted in a fo
                   0) == 0);
   CHECK(out.size() >= std::string("&tail=eyJnotajwt").size());
   CHECK(out.substr(out.size() - std::string("&tail=eyJnotajwt").size()) == "&tail=eyJnotajwt");
+
+  // A JWT whose letters were percent-encoded (legal, if odd) is still found.
+  std::string spelled = "x=";
+  for (unsigned char c : s.id_token) spelled += fmt_percent(c);
+  Flow g = make_form_post("https://login.microsoftonline.com/t/oauth2/v2.0/token", spelled);
+  redact_secrets(g);
+  CHECK(g.request.body.data->find(signature_of(s.id_token)) == std::string::npos);
+  CHECK(url_decode(*g.request.body.data).find(signature_of(s.id_token)) == std::string::npos);
 }
 
 TEST_CASE("credential-like header names are found in any letter case", "[unit][tokens]") {
