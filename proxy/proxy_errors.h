@@ -20,6 +20,7 @@ inline constexpr std::string_view kErrUpstreamCert = "upstream certificate verif
 inline constexpr std::string_view kErrUpstreamClosed = "upstream closed connection before the response was complete";
 inline constexpr std::string_view kErrUpstreamReset = "upstream connection error";
 inline constexpr std::string_view kErrUpstreamBadResponse = "upstream sent a malformed response";
+inline constexpr std::string_view kErrUpstreamResponseTimeout = "upstream did not answer in time";
 inline constexpr std::string_view kErrClientTls = "client TLS handshake failed";
 inline constexpr std::string_view kErrClientTlsTimeout = "client TLS handshake timed out";
 inline constexpr std::string_view kErrClientRejectedCert = "client rejected the authscope certificate";

@@ -41,6 +41,11 @@ struct ProxyLimits {
   int upstream_idle_timeout_ms = 5'000;
   int upstream_connect_timeout_ms = 10'000;   // 504
   int tls_handshake_timeout_ms = 10'000;      // 504
+  // A request sent whole and its upstream silent this long (no byte of the response, or none
+  // since the last one): 504 before the response has started, the connection closed after.
+  // Long: ARM and Graph answer within seconds, but a hung upstream must not hold a client (and
+  // a connection slot) forever.
+  int upstream_response_timeout_ms = 300'000;
   int shutdown_grace_ms = 2'000;              // in-flight exchanges finish on SIGINT/SIGTERM
 };
 

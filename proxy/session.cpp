@@ -335,9 +335,22 @@ void Session::on_timer(TimerKind kind) {
       fail_exchange(kErrUpstreamTlsTimeout, 504,
                     fmt::format("{}:{} after {} ms", upstream_host_, upstream_port_, limits.tls_handshake_timeout_ms));
       return;
+    case TimerKind::kUpstreamResponse:
+      if (!ex_.active || !ex_.head_sent_upstream) return;
+      // Before the response head: the client gets a 504 with the reason. Mid-response the
+      // client has a status line already: the connection closes (its framing says the body
+      // was cut) and the flow records why.
+      fail_exchange(kErrUpstreamResponseTimeout, 504,
+                    fmt::format("{}:{} sent nothing for {} ms", upstream_host_, upstream_port_,
+                                limits.upstream_response_timeout_ms));
+      return;
     case TimerKind::kNone:
       return;
   }
+}
+
+void Session::arm_response_timer() {
+  io_.arm_timer(TimerKind::kUpstreamResponse, config_.options.limits.upstream_response_timeout_ms);
 }
 
 void Session::on_server_shutdown() {
@@ -561,7 +574,7 @@ void Session::send_request_head() {
   if (!ex_.request_complete) {
     io_.arm_timer(TimerKind::kBodyIdle, config_.options.limits.body_idle_timeout_ms);
   } else {
-    io_.disarm_timer();  // waiting for the response has no limit of its own
+    arm_response_timer();
   }
 }
 
@@ -624,7 +637,7 @@ void Session::on_request_complete() {
       http::append_last_chunk(scratch_->chunk);
       send(Side::kUpstream, scratch_->chunk);
     }
-    io_.disarm_timer();
+    arm_response_timer();
   }
   // The client stays readable while the response comes (stopping and restarting cost two
   // epoll_ctl calls per request, and a hang-up is seen at once). Pipelined requests wait in the
@@ -648,6 +661,9 @@ void Session::pump_responses(const char* data, size_t len) {
     upstream_tls_.reset();
     return;
   }
+  // Every byte of the response restarts the wait for the next one (once the request is whole:
+  // until then the request body's idle timer runs).
+  if (ex_.request_complete) arm_response_timer();
   size_t off = 0;
   for (int round = 0; round < kMaxPumpRounds && off < len && !closed(); ++round) {
     auto r = response_parser_->feed(data + off, len - off);

@@ -149,6 +149,8 @@ class Session {
   void pump_responses(const char* data, size_t len);
   void finish_exchange();
   void release_idle_memory();
+  // The request is whole: wait at most upstream_response_timeout_ms for (more of) the response.
+  void arm_response_timer();
   void arm_idle_timer();
   void drop_idle_upstream();
   // Upstream lifecycle.

@@ -13,6 +13,7 @@ const char* to_string(TimerKind kind) {
     case TimerKind::kUpstreamIdle: return "upstream-idle";
     case TimerKind::kUpstreamConnect: return "upstream-connect";
     case TimerKind::kTlsHandshake: return "tls-handshake";
+    case TimerKind::kUpstreamResponse: return "upstream-response";
   }
   return "?";
 }

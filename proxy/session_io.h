@@ -26,6 +26,7 @@ enum class TimerKind {
   kUpstreamIdle,    // idle client connection: close only its upstream, keep waiting
   kUpstreamConnect, // DNS + TCP connect: 504
   kTlsHandshake,    // upstream or client TLS handshake: 504 / close
+  kUpstreamResponse,  // request sent whole, upstream silent: 504 / close
 };
 const char* to_string(TimerKind kind);
 

@@ -569,6 +569,34 @@ TEST_CASE("hardening: upstream connect and TLS handshake timeouts answer 504 wit
   CHECK(w.proxy.stop() == 0);
 }
 
+TEST_CASE("hardening: an upstream that accepts the request and never answers gets a 504 after the response timeout",
+          "[integration][proxy][hardening]") {
+  World w;
+  SilentListener mute(16);  // completes TCP, reads nothing, says nothing
+  ProxyOptions o = w.options();
+  o.limits.upstream_response_timeout_ms = 300;
+  o.resolves.push_back({"hung.test", 80, "127.0.0.1", mute.port});
+  w.start_proxy(o);
+
+  Fd fd(connect_loopback(w.proxy.port()));
+  REQUIRE(fd.fd >= 0);
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(send_all(fd.fd, "GET http://hung.test/slow HTTP/1.1\r\nHost: hung.test\r\n\r\n"));
+  std::string reply = read_all(fd.fd, 5s);
+  auto took = std::chrono::steady_clock::now() - t0;
+  INFO(reply);
+  CHECK(reply.rfind("HTTP/1.1 504 ", 0) == 0);
+  CHECK(contains(reply, kErrUpstreamResponseTimeout));
+  CHECK(took >= 250ms);
+  CHECK(took < 4s);
+  auto flows = w.proxy.wait_flows(1, 5s);
+  REQUIRE(flows.size() == 1);
+  REQUIRE(flows[0].error.has_value());
+  CHECK(contains(*flows[0].error, kErrUpstreamResponseTimeout));
+  CHECK(flows[0].host == "hung.test");
+  CHECK(w.proxy.stop() == 0);
+}
+
 // ---- 5. no loops through the proxy's own listener ----------------------------------------
 
 TEST_CASE("hardening: requests and CONNECTs aimed at the proxy's own listener are refused",

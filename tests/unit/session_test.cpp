@@ -527,6 +527,49 @@ TEST_CASE("session: body idle timeout records the stalled upload", "[unit][sessi
   CHECK(p.io.closed);
 }
 
+TEST_CASE("session: a silent upstream gets 504 after the response timeout, each response byte restarts the wait",
+          "[unit][session]") {
+  Playbook p;
+  p.client("POST http://example.com/token HTTP/1.1\r\nHost: example.com\r\nContent-Length: 4\r\n\r\nab");
+  // While the body comes, the body's idle timer runs; once it is whole, the response's.
+  CHECK(p.io.has("arm body-idle 60000"));
+  CHECK_FALSE(p.io.has("arm upstream-response 300000"));
+  p.io.clear();
+  p.client("cd");
+  REQUIRE(p.io.has("arm upstream-response 300000"));
+
+  SECTION("nothing answered: 504 with the reason, flow recorded, connection closed") {
+    p.session->on_timer(TimerKind::kUpstreamResponse);
+    CHECK(contains(p.io.to_client, "HTTP/1.1 504 "));
+    CHECK(contains(p.io.to_client, kErrUpstreamResponseTimeout));
+    REQUIRE(p.io.flows.size() == 1);
+    CHECK(contains(*p.io.flows[0].error, kErrUpstreamResponseTimeout));
+    CHECK(p.io.closed);
+  }
+  SECTION("stalled mid-body: no second status line, the connection closes, the flow says why") {
+    p.io.clear();
+    p.upstream("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
+    CHECK(p.io.has("arm upstream-response 300000"));
+    p.io.clear();
+    p.upstream("67");
+    CHECK(p.io.has("arm upstream-response 300000"));  // restarted by the next bytes
+    p.session->on_timer(TimerKind::kUpstreamResponse);
+    CHECK_FALSE(contains(p.io.to_client, "504"));
+    CHECK(contains(p.io.to_client, "HTTP/1.1 200 OK"));
+    REQUIRE(p.io.flows.size() == 1);
+    CHECK(contains(*p.io.flows[0].error, kErrUpstreamResponseTimeout));
+    CHECK(p.io.closed);
+  }
+  SECTION("answered in time: the keep-alive timers take over, a late timer event changes nothing") {
+    p.upstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(p.io.flows.size() == 1);
+    CHECK_FALSE(p.io.flows[0].error.has_value());
+    p.session->on_timer(TimerKind::kUpstreamResponse);
+    CHECK_FALSE(p.io.closed);
+    CHECK(p.io.flows.size() == 1);
+  }
+}
+
 TEST_CASE("session: server shutdown closes idle sessions and lets busy ones finish", "[unit][session]") {
   SECTION("idle") {
     Playbook p;
