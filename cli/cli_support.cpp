@@ -132,13 +132,16 @@ std::string db_path_or_default(const std::string& db_option) {
 }
 
 Result<std::unique_ptr<FlowStore>> open_store_for_reading(const std::string& path) {
+  return open_store_for_reading(path, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<FlowStore>> open_store_for_reading(const std::string& path, SqliteStoreOptions options) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return Status::NotFound(fmt::format(
         "no capture store at {} (capture with `authscope proxy` or `authscope import`, or pass --db)", path));
   }
   if (!S_ISREG(st.st_mode)) return Status::Invalid(fmt::format("{} is not a file", path));
-  SqliteStoreOptions options;
   options.read_only = true;
   auto store = open_sqlite_store(path, std::move(options));
   if (!store.ok()) {

@@ -44,6 +44,8 @@ std::string db_path_or_default(const std::string& db_option);
 // Opens an existing store read-only. A missing file or one that is not an authscope store gives a
 // one-line Status ("no capture store at X ...").
 Result<std::unique_ptr<FlowStore>> open_store_for_reading(const std::string& path);
+// The same with caller-chosen store options (hooks); the store is opened read-only regardless.
+Result<std::unique_ptr<FlowStore>> open_store_for_reading(const std::string& path, SqliteStoreOptions options);
 
 // Writes `contents` to `path` atomically (temp file + rename) with the given mode.
 Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode = 0644);

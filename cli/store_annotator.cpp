@@ -1,11 +1,8 @@
 #include "cli/store_annotator.h"
 
-#include <sys/stat.h>
-
-#include <fmt/format.h>
-
 #include "analyzers/redact.h"
 #include "analyzers/rule_pack.h"
+#include "cli/cli_support.h"
 #include "cli/store_analysis.h"
 
 namespace authscope::cli {
@@ -38,18 +35,9 @@ Status prime_annotator(FlowStore& store, FlowAnnotator& annotator) {
 }
 
 Result<std::unique_ptr<FlowStore>> open_store_for_reading_annotated(const std::string& path, const KnownApps& apps) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::NotFound(fmt::format(
-        "no capture store at {} (capture with `authscope proxy` or `authscope import`, or pass --db)", path));
-  }
-  if (!S_ISREG(st.st_mode)) return Status::Invalid(fmt::format("{} is not a file", path));
   SqliteStoreOptions options;
-  options.read_only = true;
   install_annotator(options, std::make_shared<FlowAnnotator>(apps));
-  auto store = open_sqlite_store(path, std::move(options));
-  if (!store.ok()) return Status::Invalid(fmt::format("cannot read {}: {}", path, store.status().message()));
-  return store;
+  return open_store_for_reading(path, std::move(options));
 }
 
 Result<KnownApps> known_apps_for(const std::string& rules_dir) {
