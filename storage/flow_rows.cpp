@@ -1,5 +1,7 @@
 #include "storage/flow_rows.h"
 
+#include "storage/header_block.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -24,20 +26,26 @@ Body& body_of(Flow& f, int side) {
   return f.request.body;
 }
 
-void read_header_row(const sqlite::Stmt& s, int first_col, Flow& f) {
+// Columns (side, headers) of a messages row.
+Status read_headers_columns(const sqlite::Stmt& s, int first_col, Flow& f) {
   int side = static_cast<int>(s.int64(first_col));
-  headers_of(f, side).add(s.text(first_col + 1), s.text(first_col + 2));
+  auto block = s.blob_view(first_col + 1);
+  if (!unpack_header_fields(block, headers_of(f, side))) {
+    return Status::Io(fmt::format("flow {}: the stored header fields are damaged", f.id));
+  }
+  return Status::Ok();
 }
 
-void read_body_row(const sqlite::Stmt& s, int first_col, Flow& f, const BodyChoice& choice = {}) {
+// Columns (side, truncated, wire_size, body) of a messages row.
+void read_body_columns(const sqlite::Stmt& s, int first_col, Flow& f, const BodyChoice& choice = {}) {
   int side = static_cast<int>(s.int64(first_col));
   Body& b = body_of(f, side);
   const bool wanted = side == static_cast<int>(BodySide::kResponse) ? choice.response : choice.request;
-  // Not chosen: the blob is never copied out of SQLite (an in-page blob is not even copied
-  // inside it), only its size and truncation note are kept.
-  if (wanted) b.data = s.optional_blob(first_col + 1);
-  b.truncated = s.int64(first_col + 2) != 0;
-  b.wire_size = static_cast<uint64_t>(s.int64(first_col + 3));
+  b.truncated = s.int64(first_col + 1) != 0;
+  b.wire_size = static_cast<uint64_t>(s.int64(first_col + 2));
+  // Not chosen: the blob is never copied out of SQLite (nor its overflow pages read: the small
+  // columns and the headers come before it), only its size and truncation note are kept.
+  if (wanted) b.data = s.optional_blob(first_col + 3);
 }
 
 // Columns of a token use joined with its document, in the order read_token_row reads them.
@@ -110,17 +118,9 @@ Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
   auto flow = db.prepare(fmt::format(
       "INSERT INTO flows ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kFlowColumns));
   if (!flow.ok()) return flow.status();
-  // Most of a flow's rows are header fields: one statement step for up to kHeaderRowsPerStep
-  // of them pays the statement's fixed cost once. header_rows_[n - 1] inserts n rows.
-  std::string rows = "INSERT INTO headers (flow_id, side, idx, name, value) VALUES (?,?,?,?,?)";
-  for (size_t n = 1; n <= kHeaderRowsPerStep; ++n) {
-    if (n > 1) rows += ",(?,?,?,?,?)";
-    auto stmt = db.prepare(rows);
-    if (!stmt.ok()) return stmt.status();
-    w.header_rows_[n - 1] = std::move(stmt).value();
-  }
-  auto body = db.prepare("INSERT INTO bodies (flow_id, side, data, truncated, wire_size) VALUES (?,?,?,?,?)");
-  if (!body.ok()) return body.status();
+  auto message = db.prepare(
+      "INSERT INTO messages (flow_id, side, truncated, wire_size, headers, body) VALUES (?,?,?,?,?,?)");
+  if (!message.ok()) return message.status();
   auto token = db.prepare(
       "INSERT INTO tokens (flow_id, idx, location, kind, scheme, format, fingerprint, signature, redacted, error) "
       "VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -134,7 +134,7 @@ Result<FlowRowWriter> FlowRowWriter::prepare(sqlite::Db& db) {
   if (!clear_tokens.ok()) return clear_tokens.status();
   w.flow_ = std::move(flow).value();
 
-  w.body_ = std::move(body).value();
+  w.message_ = std::move(message).value();
   w.token_ = std::move(token).value();
   w.token_doc_ = std::move(token_doc).value();
   w.set_class_ = std::move(set_class).value();
@@ -255,34 +255,20 @@ Status FlowRowWriter::insert(const Flow& f) {
     }
   }
   auto write_side = [&](int side, const Headers& headers, const Body& body) -> Status {
-    const auto& fields = headers.fields();
-    size_t next = 0;
-    auto bind_row = [&](sqlite::Stmt& stmt, int first_param, size_t i) {
-      stmt.bind(first_param, f.id);
-      stmt.bind(first_param + 1, int64_t{side});
-      stmt.bind(first_param + 2, static_cast<int64_t>(i));
-      stmt.bind(first_param + 3, fields[i].name);
-      stmt.bind(first_param + 4, fields[i].value);
-    };
-    while (next < fields.size()) {
-      const size_t n = std::min(kHeaderRowsPerStep, fields.size() - next);
-      sqlite::Stmt& stmt = header_rows_[n - 1];
-      sqlite::StmtReset reset(stmt);
-      for (size_t r = 0; r < n; ++r) bind_row(stmt, static_cast<int>(r * 5 + 1), next + r);
-      if (stmt.step() != SQLITE_DONE) return db_->error(fmt::format("writing headers of flow {}", f.id));
-      next += n;
-    }
-    // A body row exists whenever there is something to say: bytes, or a truncation/size note
-    // about an absent capture. No row at all reads back as an absent, untruncated body.
-    if (body.data || body.truncated || body.wire_size != 0) {
-      sqlite::StmtReset reset(body_);
-      body_.bind(1, f.id);
-      body_.bind(2, int64_t{side});
-      if (body.data) body_.bind_blob(3, *body.data); else body_.bind_null(3);
-      body_.bind(4, int64_t{body.truncated ? 1 : 0});
-      body_.bind(5, static_cast<int64_t>(body.wire_size));
-      if (body_.step() != SQLITE_DONE) return db_->error(fmt::format("writing body of flow {}", f.id));
-    }
+    // A row exists whenever there is something to say: header fields, body bytes, or a
+    // truncation/size note about an absent capture. No row at all reads back as no fields and
+    // an absent, untruncated body.
+    if (headers.empty() && !body.data && !body.truncated && body.wire_size == 0) return Status::Ok();
+    header_block_.clear();
+    pack_header_fields(headers, header_block_);
+    sqlite::StmtReset reset(message_);
+    message_.bind(1, f.id);
+    message_.bind(2, int64_t{side});
+    message_.bind(3, int64_t{body.truncated ? 1 : 0});
+    message_.bind(4, static_cast<int64_t>(body.wire_size));
+    message_.bind_blob(5, header_block_);
+    if (body.data) message_.bind_blob(6, *body.data); else message_.bind_null(6);
+    if (message_.step() != SQLITE_DONE) return db_->error(fmt::format("writing flow {}", f.id));
     return Status::Ok();
   };
   if (Status s = write_side(static_cast<int>(BodySide::kRequest), f.request.headers, f.request.body); !s.ok()) {
@@ -303,15 +289,12 @@ Result<FlowRowReader> FlowRowReader::prepare(sqlite::Db& db) {
   r.db_ = &db;
   auto flow = db.prepare(fmt::format("SELECT {} FROM flows WHERE id = ?", kFlowColumns));
   if (!flow.ok()) return flow.status();
-  auto headers = db.prepare("SELECT side, name, value FROM headers WHERE flow_id = ? ORDER BY side, idx");
-  if (!headers.ok()) return headers.status();
-  auto bodies = db.prepare("SELECT side, data, truncated, wire_size FROM bodies WHERE flow_id = ?");
-  if (!bodies.ok()) return bodies.status();
+  auto messages = db.prepare("SELECT side, headers, side, truncated, wire_size, body FROM messages WHERE flow_id = ?");
+  if (!messages.ok()) return messages.status();
   auto tokens = db.prepare(fmt::format("SELECT {} FROM {} WHERE t.flow_id = ? ORDER BY t.idx", kTokenColumns, kTokenJoin));
   if (!tokens.ok()) return tokens.status();
   r.flow_by_id_ = std::move(flow).value();
-  r.headers_by_id_ = std::move(headers).value();
-  r.bodies_by_id_ = std::move(bodies).value();
+  r.messages_by_id_ = std::move(messages).value();
   r.tokens_by_id_ = std::move(tokens).value();
   return r;
 }
@@ -328,18 +311,14 @@ Result<std::optional<Flow>> FlowRowReader::load(int64_t id) {
   }
   const bool had_response = f.response.has_value();
   {
-    sqlite::StmtReset reset(headers_by_id_);
-    headers_by_id_.bind(1, id);
+    sqlite::StmtReset reset(messages_by_id_);
+    messages_by_id_.bind(1, id);
     int rc;
-    while ((rc = headers_by_id_.step()) == SQLITE_ROW) read_header_row(headers_by_id_, 0, f);
-    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading headers of flow {}", id));
-  }
-  {
-    sqlite::StmtReset reset(bodies_by_id_);
-    bodies_by_id_.bind(1, id);
-    int rc;
-    while ((rc = bodies_by_id_.step()) == SQLITE_ROW) read_body_row(bodies_by_id_, 0, f);
-    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading body of flow {}", id));
+    while ((rc = messages_by_id_.step()) == SQLITE_ROW) {
+      if (Status s = read_headers_columns(messages_by_id_, 0, f); !s.ok()) return s;
+      read_body_columns(messages_by_id_, 2, f);
+    }
+    if (rc != SQLITE_DONE) return db_->error(fmt::format("reading flow {}", id));
   }
   if (!had_response) f.response.reset();  // response-side rows never invent a response
   if (f.annotations) {
@@ -359,9 +338,10 @@ Status FlowRowReader::for_each(const std::function<bool(const Flow&)>& visit) {
 Status FlowRowReader::for_each_reading(const FlowReadOptions& options, const std::function<bool(const Flow&)>& visit) {
   auto flows = db_->prepare(fmt::format("SELECT {} FROM flows ORDER BY id", kFlowColumns));
   if (!flows.ok()) return flows.status();
-  auto headers = db_->prepare("SELECT flow_id, side, name, value FROM headers ORDER BY flow_id, side, idx");
+  // Two cursors over messages: the headers of both sides are read before the body choice.
+  auto headers = db_->prepare("SELECT flow_id, side, headers FROM messages ORDER BY flow_id, side");
   if (!headers.ok()) return headers.status();
-  auto bodies = db_->prepare("SELECT flow_id, side, data, truncated, wire_size FROM bodies ORDER BY flow_id, side");
+  auto bodies = db_->prepare("SELECT flow_id, side, truncated, wire_size, body FROM messages ORDER BY flow_id, side");
   if (!bodies.ok()) return bodies.status();
   // Without token records the token cursor reads nothing (its query has no rows).
   auto tokens = db_->prepare(fmt::format("SELECT t.flow_id, {} FROM {} {}ORDER BY t.flow_id, t.idx", kTokenColumns,
@@ -380,7 +360,7 @@ Status FlowRowReader::for_each_reading(const FlowReadOptions& options, const std
     // Rows of flows that no longer exist (impossible with foreign keys on) are skipped.
     while (hrc == SQLITE_ROW && headers->int64(0) < f.id) hrc = headers->step();
     while (hrc == SQLITE_ROW && headers->int64(0) == f.id) {
-      read_header_row(*headers, 1, f);
+      if (Status s = read_headers_columns(*headers, 1, f); !s.ok()) return s;
       hrc = headers->step();
     }
     while (brc == SQLITE_ROW && bodies->int64(0) < f.id) brc = bodies->step();
@@ -388,7 +368,7 @@ Status FlowRowReader::for_each_reading(const FlowReadOptions& options, const std
       // Decided on the flow as read so far: flows row and headers, no body data yet.
       const BodyChoice choice = options.choose_bodies ? options.choose_bodies(f) : BodyChoice{};
       while (brc == SQLITE_ROW && bodies->int64(0) == f.id) {
-        read_body_row(*bodies, 1, f, choice);
+        read_body_columns(*bodies, 1, f, choice);
         brc = bodies->step();
       }
     }

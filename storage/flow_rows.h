@@ -1,4 +1,4 @@
-// Flow <-> rows of the flows/headers/bodies tables. Used by the writer thread (FlowRowWriter)
+// Flow <-> rows of the flows/messages/tokens tables. Used by the writer thread (FlowRowWriter)
 // and by readers (FlowRowReader); each owns its prepared statements on one connection.
 #pragma once
 
@@ -42,9 +42,7 @@ class FlowRowWriter {
   Status insert_tokens(int64_t flow_id, const FlowAnnotations& annotations);
 
   sqlite::Db* db_ = nullptr;
-  static constexpr size_t kHeaderRowsPerStep = 8;
-  std::array<sqlite::Stmt, kHeaderRowsPerStep> header_rows_;
-  sqlite::Stmt flow_, body_, token_, token_doc_, set_class_, clear_tokens_;
+  sqlite::Stmt flow_, message_, token_, token_doc_, set_class_, clear_tokens_;
   // Fingerprints whose token_docs row is committed: an ARM client's bearer token is written
   // once, then skipped without a statement (bounded: cleared past kMaxKnownDocs).
   // Every flow of a connection carries the same TlsInfo: its JSON is made once per connection
@@ -53,14 +51,15 @@ class FlowRowWriter {
   std::unordered_map<uint64_t, std::pair<TlsInfo, std::string>> tls_json_by_connection_;
   std::unordered_set<std::string> docs_known_;
   std::vector<std::string> docs_pending_;  // written in the open transaction
+  std::string header_block_;  // the packed header fields of the message being written
 };
 
 class FlowRowReader {
  public:
   static Result<FlowRowReader> prepare(sqlite::Db& db);
   Result<std::optional<Flow>> load(int64_t id);
-  // Streams every flow in id order with three cursors merged by flow id (flows, headers,
-  // bodies, each read in primary-key order), so memory holds one flow at a time. The caller
+  // Streams every flow in id order with cursors merged by flow id (flows, the messages' headers,
+  // their bodies, tokens, each read in primary-key order), so memory holds one flow at a time. The caller
   // wraps it in a read transaction so the cursors see one snapshot.
   Status for_each(const std::function<bool(const Flow&)>& visit);
   // The same, reading only what `options` asks for (FlowReadOptions in storage/flow_store.h).
@@ -71,7 +70,7 @@ class FlowRowReader {
 
  private:
   sqlite::Db* db_ = nullptr;
-  sqlite::Stmt flow_by_id_, headers_by_id_, bodies_by_id_, tokens_by_id_;
+  sqlite::Stmt flow_by_id_, messages_by_id_, tokens_by_id_;
 };
 
 // TlsInfo as the JSON object stored in flows.tls and exported in HAR `_authscope.tls`.

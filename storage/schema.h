@@ -10,7 +10,7 @@
 namespace authscope {
 
 // The schema this build writes. Bump it only together with a new step in schema.cpp.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Brings `db` (opened read-write) up to kSchemaVersion inside one IMMEDIATE transaction, so a
 // crash mid-migration leaves the file at its old version. A file written by a newer build is

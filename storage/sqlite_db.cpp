@@ -89,4 +89,10 @@ std::optional<std::string> Stmt::optional_blob(int col) const {
   return p ? std::string(p, static_cast<size_t>(n)) : std::string();
 }
 
+std::string_view Stmt::blob_view(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string_view(p, static_cast<size_t>(n)) : std::string_view();
+}
+
 }  // namespace authscope::sqlite

@@ -89,6 +89,8 @@ class Stmt {
   std::string text(int col) const;
   std::optional<std::string> optional_text(int col) const;
   std::optional<std::string> optional_blob(int col) const;
+  // The column's bytes without a copy (NULL reads as empty); valid until the next step/reset.
+  std::string_view blob_view(int col) const;
 
  private:
   friend class Db;

@@ -209,7 +209,7 @@ TEST_CASE("a version-2 store migrates to 3 and is backfilled through the hook", 
   CHECK(annotated == std::vector<int64_t>{4, 5});  // in id order, at open
   {
     Sql raw(path);
-    CHECK(raw.text("PRAGMA user_version") == "3");
+    CHECK(raw.text("PRAGMA user_version") == "4");
     CHECK(raw.text("SELECT count(*) FROM flows WHERE class IS NULL") == "0");
   }
   auto f4 = store->load(4);

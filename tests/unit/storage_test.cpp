@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "storage/flow_store.h"
+#include "old_schema_support.h"
 #include "storage_test_support.h"
 
 using namespace authscope;
@@ -243,7 +244,7 @@ TEST_CASE("a version-1 store is migrated and keeps its flows", "[unit][storage]"
   auto store = open_store(path);
   {
     RawDb raw(path);
-    CHECK(raw.text("PRAGMA user_version") == "3");
+    CHECK(raw.text("PRAGMA user_version") == "4");
   }
   auto flow = store->load(7);
   REQUIRE(flow.ok());
@@ -286,7 +287,7 @@ TEST_CASE("a store from a newer authscope is refused with a clear message", "[un
     options.read_only = read_only;
     auto store = open_sqlite_store(path, options);
     REQUIRE_FALSE(store.ok());
-    CHECK(store.status().message() == "flows.db was written by a newer authscope (schema 7, this build knows 3)");
+    CHECK(store.status().message() == "flows.db was written by a newer authscope (schema 7, this build knows 4)");
   }
   RawDb raw(path);
   CHECK(raw.text("PRAGMA user_version") == "7");  // untouched
@@ -599,4 +600,106 @@ TEST_CASE("a full disk never crashes: flows wait, the error is reported, reads k
   REQUIRE(list->size() == 2);
   CHECK(list->at(0).host == "before");
   CHECK(list->at(1).host == "after");
+}
+
+TEST_CASE("packed header fields keep order, case, repeats and any bytes", "[unit][storage]") {
+  Headers in;
+  in.add("Host", "management.azure.com");
+  in.add("X-Dup", "one");
+  in.add("x-dup", "two");
+  in.add("X-Empty", "");
+  in.add("", "a value with no name (HAR import)");
+  in.add("12:34", "colons: 5:x and digits 10:");
+  in.add(std::string("nul\0name", 8), std::string("\x00\xff\r\n", 4));
+  std::string block;
+  pack_header_fields(in, block);
+  CHECK(block.substr(0, 29) == "4:Host20:management.azure.com");
+  Headers out;
+  REQUIRE(unpack_header_fields(block, out));
+  CHECK(same_headers(in, out));
+
+  std::string none;
+  pack_header_fields(Headers(), none);
+  CHECK(none.empty());
+  Headers empty;
+  CHECK(unpack_header_fields(none, empty));
+  CHECK(empty.empty());
+}
+
+TEST_CASE("a damaged header block is refused, not misread", "[unit][storage]") {
+  for (const char* bad : {"4:Host", "4:Host3:ab", "4Host2:ab", "04:Host2:ab", "+4:Host2:ab", "-4:Host2:ab", ":Host",
+                          "4:Host2:ab1", "99999999999999999999999:x", "x:1:a"}) {
+    Headers out;
+    INFO(bad);
+    CHECK_FALSE(unpack_header_fields(bad, out));
+  }
+  // A block cut anywhere but between two fields is damaged too (a block never ends mid-field).
+  Headers in;
+  in.add("Authorization", "Bearer eyJ0eXAiOiJKV1QifQ.e30.sig");
+  in.add("Accept", "*/*");
+  std::string block;
+  pack_header_fields(in, block);
+  const size_t first_field = std::string("13:Authorization33:Bearer eyJ0eXAiOiJKV1QifQ.e30.sig").size();
+  for (size_t n = 1; n < block.size(); ++n) {
+    Headers out;
+    INFO(n);
+    CHECK(unpack_header_fields(std::string_view(block).substr(0, n), out) == (n == first_field));
+  }
+}
+
+TEST_CASE("a version-3 store's header rows are packed into messages", "[unit][storage]") {
+  TempDir dir;
+  const std::string path = dir.file("flows.db");
+  Flow rich = make_rich_flow();
+  Flow headers_only = make_simple_flow("management.azure.com", "/subscriptions", 204);
+  headers_only.response->body = Body{};
+  Flow no_response = make_simple_flow("login.microsoftonline.com", "/common/discovery", 0);
+  Flow bare = make_simple_flow("graph.microsoft.com", "/v1.0/me", 200);
+  bare.request.headers.clear();  // a message with a body row but no fields
+  std::vector<Flow> flows = {rich, headers_only, no_response, bare};
+  {
+    auto store = open_store(path);
+    for (Flow& f : flows) f.id = store->enqueue(f);
+    REQUIRE(store->flush().ok());
+  }
+  {
+    RawDb raw(path);
+    REQUIRE(testing::back_to_header_rows(raw.db) == "");
+    REQUIRE(raw.exec("PRAGMA user_version = 3") == SQLITE_OK);
+    CHECK(raw.text("SELECT count(*) FROM headers") == "12");
+  }
+  auto store = open_store(path);
+  {
+    RawDb raw(path);
+    CHECK(raw.text("PRAGMA user_version") == "4");
+    CHECK(raw.text("SELECT count(*) FROM sqlite_schema WHERE name IN ('headers', 'bodies')") == "0");
+  }
+  for (const Flow& f : flows) {
+    auto loaded = store->load(f.id);
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->has_value());
+    require_same_flow(f, **loaded);
+  }
+}
+
+TEST_CASE("a flow whose stored header block is damaged reads as an error naming it", "[unit][storage]") {
+  TempDir dir;
+  const std::string path = dir.file("flows.db");
+  auto store = open_store(path);
+  const int64_t good = store->enqueue(make_simple_flow("a", "/", 200));
+  const int64_t damaged = store->enqueue(make_simple_flow("b", "/", 200));
+  REQUIRE(store->flush().ok());
+  {
+    RawDb raw(path);
+    REQUIRE(raw.exec("UPDATE messages SET headers = CAST('4:Host99:b' AS BLOB) WHERE flow_id = 2 AND side = 0") ==
+            SQLITE_OK);
+  }
+  CHECK(store->load(good).ok());
+  auto loaded = store->load(damaged);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().message() == "flow 2: the stored header fields are damaged");
+  size_t seen = 0;
+  Status streamed = store->for_each([&](const Flow&) { return ++seen < 100; });
+  CHECK(seen == 1);
+  CHECK(streamed.message() == "flow 2: the stored header fields are damaged");
 }

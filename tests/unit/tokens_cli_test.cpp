@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/store_annotator.h"
 #include "storage/flow_store.h"
+#include "old_schema_support.h"
 #include "tokens_test_support.h"
 
 using namespace authscope;
@@ -330,6 +331,7 @@ TEST_CASE("tokens on a version-2 store: migrated, backfilled from the raw rows, 
     sqlite3_finalize(s);
     return out;
   };
+  REQUIRE(authscope::testing::back_to_header_rows(raw) == "");
   REQUIRE(sqlite3_exec(raw,
                        "DROP INDEX flows_unannotated; DROP TABLE tokens; DROP TABLE token_docs; "
                        "ALTER TABLE flows DROP COLUMN class; ALTER TABLE flows DROP COLUMN class_detail; "
@@ -345,7 +347,7 @@ TEST_CASE("tokens on a version-2 store: migrated, backfilled from the raw rows, 
   CHECK(rows[0]["flow"] == 2);
   CHECK(rows[0]["signature"] == "redacted");  // stripped before this version could check it
   CHECK(rows[0]["client_name"] == "Microsoft Azure CLI");
-  CHECK(query("PRAGMA user_version") == "3");
+  CHECK(query("PRAGMA user_version") == "4");
   CHECK(query("SELECT count(*) FROM flows WHERE class IS NULL") == "0");
   CHECK(query("SELECT class FROM flows WHERE id = 1") == "jwks");
   CHECK(query("SELECT class FROM flows WHERE id = 2") == "arm:read");
