@@ -260,19 +260,24 @@ Result<std::string> decoded_body(const Body& body, const Headers& headers) {
 
 bool json_depth_exceeds(std::string_view text, int max_depth) {
   int depth = 0;
-  bool in_string = false;
+  const char* const end = text.data() + text.size();
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
     if (c == '"') {
-      in_string = true;
+      // Skip the string whole: its closing quote is the first '"' not escaped. memchr, not a
+      // byte loop: most of a token reply's bytes are inside its token strings.
+      const char* p = text.data() + i + 1;
+      for (;;) {
+        const auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+        if (quote == nullptr) return false;  // an unterminated string holds no more brackets
+        const auto* backslash = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(quote - p)));
+        if (backslash == nullptr) {
+          i = static_cast<size_t>(quote - text.data());
+          break;
+        }
+        p = backslash + 2;  // the escaped character, whatever it is, is not a delimiter
+        if (p >= end) return false;
+      }
     } else if (c == '{' || c == '[') {
       if (++depth > max_depth) return true;
     } else if (c == '}' || c == ']') {

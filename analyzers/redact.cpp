@@ -407,10 +407,7 @@ bool json_may_hold_secret(std::string_view text) {
 // `value` as a JSON string literal, the way nlohmann's dump() writes it (RFC 8259 §7: '"', '\\'
 // and control characters escaped, "\u00XX" for those without a short form). Tokens need no
 // escape at all, so this is mostly one copy instead of a character-by-character serializer.
-std::string json_quote(std::string_view value) {
-  std::string out;
-  out.reserve(value.size() + 2);
-  out.push_back('"');
+void append_json_string_content(std::string& out, std::string_view value) {
   size_t plain_from = 0;
   for (size_t i = 0; i < value.size(); ++i) {
     const auto c = static_cast<unsigned char>(value[i]);
@@ -434,6 +431,13 @@ std::string json_quote(std::string_view value) {
     }
   }
   out.append(value.substr(plain_from));
+}
+
+std::string json_quote(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  out.push_back('"');
+  append_json_string_content(out, value);
   out.push_back('"');
   return out;
 }
@@ -443,8 +447,10 @@ std::string json_quote(std::string_view value) {
 // into a tree. The same classes apply (a member's name decides for its string value and for
 // the strings of an array under it). Returns false, having decided nothing, when the text is
 // not plainly well-formed (unbalanced, too deep, control characters in a string): the caller
-// then parses it properly.
-bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair<std::string, std::string>>* out) {
+// then parses it properly. `value_strings` receives where every string that is not a member
+// name lies (its characters, without the quotes).
+bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair<std::string, std::string>>* out,
+                                    std::vector<std::string_view>* value_strings) {
   struct Frame {
     bool object;
     SecretClass array_class;  // for arrays: the class their strings take
@@ -493,6 +499,7 @@ bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair
           member_class = classify_json_member(s, stack.back().context);
           member_ctx = member_context(s);
         } else {
+          value_strings->push_back(s);
           std::string red = redact_by_class(value_class(), s);
           if (red != s) out->emplace_back(std::string(s), std::move(red));
         }
@@ -506,19 +513,50 @@ bool collect_unescaped_json_secrets(std::string_view text, std::vector<std::pair
   return stack.empty();
 }
 
-bool redact_json_text(std::string& text) {
-  if (text.size() > kMaxJsonBodyBytes || json_depth_exceeds(text, kMaxJsonBodyDepth)) return false;
-  std::vector<std::pair<std::string, std::string>> secrets;
-  std::optional<nlohmann::ordered_json> doc;
-  if (text.find('\\') == std::string::npos && collect_unescaped_json_secrets(text, &secrets)) {
-    // Decided by the scanner.
-  } else {
-    secrets.clear();
-    doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
-    if (doc->is_discarded()) return false;
-    size_t budget = kMaxJsonWalkNodes;
-    collect_json_secrets(*doc, SecretClass::kNone, &secrets, &budget);
+// Rewrites, in a text without escapes, every value string equal to a collected secret (the
+// scanner told where each lies): one copy of the text, whatever the number of secrets.
+void splice_unescaped_json_secrets(std::string& text, const std::vector<std::pair<std::string, std::string>>& secrets,
+                                   const std::vector<std::string_view>& value_strings) {
+  std::string out;
+  out.reserve(text.size());
+  size_t copied = 0;
+  for (std::string_view s : value_strings) {
+    const std::string* red = nullptr;
+    for (const auto& [raw, redacted] : secrets) {
+      if (raw.size() == s.size() && std::memcmp(raw.data(), s.data(), s.size()) == 0) {
+        red = &redacted;
+        break;
+      }
+    }
+    if (red == nullptr) continue;
+    const size_t at = static_cast<size_t>(s.data() - text.data());
+    out.append(text, copied, at - copied);
+    append_json_string_content(out, *red);
+    copied = at + s.size();
   }
+  out.append(text, copied, std::string::npos);
+  text = std::move(out);
+}
+
+bool redact_json_text(std::string& text) {
+  if (text.size() > kMaxJsonBodyBytes) return false;
+  std::vector<std::pair<std::string, std::string>> secrets;
+  if (text.find('\\') == std::string::npos) {
+    // The scanner bounds the depth itself; its spans point into `text`, unchanged until the splice.
+    std::vector<std::string_view> value_strings;
+    if (collect_unescaped_json_secrets(text, &secrets, &value_strings)) {
+      if (secrets.empty()) return false;
+      splice_unescaped_json_secrets(text, secrets, value_strings);
+      return true;
+    }
+    secrets.clear();
+  }
+  // Escapes, or not plainly well-formed: a parsed document decides.
+  if (json_depth_exceeds(text, kMaxJsonBodyDepth)) return false;
+  auto doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded()) return false;
+  size_t budget = kMaxJsonWalkNodes;
+  collect_json_secrets(doc, SecretClass::kNone, &secrets, &budget);
   if (secrets.empty()) return false;
   // Longest first, so a secret that contains another is replaced whole.
   std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -533,13 +571,9 @@ bool redact_json_text(std::string& text) {
     text = std::move(candidate);
     return true;
   }
-  if (!doc) {
-    doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
-    if (doc->is_discarded()) return false;
-  }
-  size_t budget = kMaxJsonWalkNodes;
-  apply_json_secrets(*doc, SecretClass::kNone, &budget);
-  text = doc->dump();
+  budget = kMaxJsonWalkNodes;
+  apply_json_secrets(doc, SecretClass::kNone, &budget);
+  text = doc.dump();
   return true;
 }
 

@@ -13,7 +13,8 @@
 namespace authscope::testing {
 
 // Rewrites the messages table of a current store into the headers and bodies tables of schemas
-// 1-3 (one row per header field), leaving user_version for the caller to set. Returns "" or
+// 1-3 (one row per header field) and restores schema 3's token index, leaving user_version for
+// the caller to set. Returns "" or
 // what failed.
 inline std::string back_to_header_rows(sqlite3* db) {
   const char* kOldTables =
@@ -24,7 +25,8 @@ inline std::string back_to_header_rows(sqlite3* db) {
       "data BLOB, truncated INTEGER NOT NULL DEFAULT 0, wire_size INTEGER NOT NULL DEFAULT 0, "
       "PRIMARY KEY (flow_id, side));"
       "INSERT INTO bodies SELECT flow_id, side, body, truncated, wire_size FROM messages "
-      "  WHERE body IS NOT NULL OR truncated OR wire_size;";
+      "  WHERE body IS NOT NULL OR truncated OR wire_size;"
+      "CREATE INDEX tokens_by_fingerprint ON tokens(fingerprint);";
   if (sqlite3_exec(db, kOldTables, nullptr, nullptr, nullptr) != SQLITE_OK) return sqlite3_errmsg(db);
   sqlite3_stmt* read = nullptr;
   sqlite3_stmt* write = nullptr;

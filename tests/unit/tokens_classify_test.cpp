@@ -69,6 +69,13 @@ TEST_CASE("http_text helpers", "[unit][tokens]") {
 
   CHECK(json_depth_exceeds("[[[[\"[[[[[[\"]]]]", 4) == false);
   CHECK(json_depth_exceeds("[[[[[1]]]]]", 4));
+  // Escapes inside strings: an escaped quote does not end one, an escaped backslash before the
+  // closing quote does not hide it.
+  CHECK_FALSE(json_depth_exceeds(R"([[[["a\"[[[[[[",1]]]])", 4));
+  CHECK(json_depth_exceeds(R"([[[["a\\",[1]]]]])", 4));
+  CHECK_FALSE(json_depth_exceeds(R"([[[["a\\",1]]]])", 4));
+  CHECK(json_depth_exceeds(R"([[[[["unterminated \")", 4));        // exceeded before the string
+  CHECK_FALSE(json_depth_exceeds(R"([["unterminated \"[[[[[[)", 4));  // its brackets are string bytes
   CHECK_FALSE(parse_json("{\"a\":"));
   CHECK(parse_json("{\"a\":[1,2]}")->at("a").size() == 2);
 }

@@ -365,6 +365,9 @@ TEST_CASE("the escape-free JSON scanner redacts exactly what the parsed-document
       R"({"a":[[["deep"]]],"assertion":{"inner":"not-a-secret"},"id_token":[")" + jwt + R"(", "x"]})",
       R"({"keys":[{"keyName":"key1","value":"k-one"},{"value":"k-two","nested":{"value":"plain"}},"loose"],"value":"v"})",
       R"({"keys":{"value":"plain"},"list":[{"keys":[[{"value":"plain-too"}]]}],"x":{"keys":[{"value":"k-three"}]}})",
+      // A secret echoed under an ordinary name is redacted there too; a longer string holding it is not.
+      R"({ "refresh_token" : "rt-dup" ,
+ "echo": ["rt-dup", "rt-dup-not"], "n": 1 })",
   };
   for (const std::string& doc : docs) {
     INFO(doc);
@@ -385,6 +388,12 @@ TEST_CASE("the escape-free JSON scanner redacts exactly what the parsed-document
     CHECK(scanned.find(signature_of(jwt)) == std::string::npos);
     // Key list items lose their "value"; "value" outside a key list item stays.
     for (const char* key : {"k-one", "k-two", "k-three"}) CHECK(scanned.find(key) == std::string::npos);
+    CHECK(scanned.find("\"rt-dup\"") == std::string::npos);
+    if (doc.find("rt-dup-not") != std::string::npos) {
+      CHECK(scanned.find(R"(" ,
+ "echo": [")") != std::string::npos);  // the text around the values is kept byte for byte
+      CHECK(scanned.find(R"(, "rt-dup-not"], "n": 1 })") != std::string::npos);
+    }
     for (const char* kept : {"\"plain\"", "\"plain-too\"", "\"loose\"", "\"v\""}) {
       if (doc.find(kept) != std::string::npos) CHECK(scanned.find(kept) != std::string::npos);
     }
