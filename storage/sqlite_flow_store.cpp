@@ -475,12 +475,22 @@ class SqliteFlowStore final : public FlowStore {
     std::deque<Flow> taken;   // moved out of queue_ under the lock, into batch outside it
     size_t batch_bytes = 0;
     bool hooked = false;           // before_write ran on this batch (once, not per retry)
+    bool cache_filled = false;     // written since the page cache was last given back
     int attempts_stopping = 0;     // failed attempts since the store began stopping
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (batch.empty()) {
-          writer_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+          auto work = [&] { return !queue_.empty() || stopping_; };
+          if (cache_filled && !writer_cv_.wait_for(lock, std::chrono::milliseconds(options_.writer_cache_idle_ms), work)) {
+            // Idle after writing: the page cache goes back to the heap (and from there to the
+            // OS with the proxy's idle trim). Unlocked: enqueue() must not wait for it.
+            lock.unlock();
+            sqlite3_db_release_memory(writer_db_.get());
+            lock.lock();
+          }
+          cache_filled = false;
+          writer_cv_.wait(lock, work);
           if (queue_.empty()) break;  // stopping with nothing left
           const auto deadline = Clock::now() + std::chrono::milliseconds(options_.commit_interval_ms);
           writer_cv_.wait_until(lock, deadline, [&] {
@@ -528,6 +538,7 @@ class SqliteFlowStore final : public FlowStore {
       std::string skipped;
       const size_t batch_size = batch.size();
       Status status = write_batch(batch, skipped);
+      cache_filled = true;
       if (status.ok()) {
         if (options_.after_commit && !batch.empty()) run_after_commit(batch);
         {

@@ -703,3 +703,35 @@ TEST_CASE("a flow whose stored header block is damaged reads as an error naming 
   CHECK(seen == 1);
   CHECK(streamed.message() == "flow 2: the stored header fields are damaged");
 }
+
+TEST_CASE("the writer gives its page cache back once idle", "[unit][storage]") {
+  // sqlite3_memory_used() is this process's SQLite heap: the writer's cache is most of it after
+  // a burst. With a long idle delay it stays; with a short one it goes within a second or two.
+  for (int idle_ms : {60000, 100}) {
+    TempDir dir;
+    SqliteStoreOptions options;
+    options.writer_cache_idle_ms = idle_ms;
+    auto store = open_store(dir.file("flows.db"), options);
+    const sqlite3_int64 before = sqlite3_memory_used();
+    for (int i = 0; i < 3000; ++i) {
+      Flow f = make_simple_flow("management.azure.com", "/subscriptions/" + std::to_string(i), 200);
+      f.response->body.data = std::string(1500, static_cast<char>('a' + i % 26));
+      store->enqueue(std::move(f));
+    }
+    REQUIRE(store->flush().ok());
+    const sqlite3_int64 filled = sqlite3_memory_used();
+    INFO("idle_ms " << idle_ms << " before " << before << " filled " << filled);
+    REQUIRE(filled - before > 1'000'000);
+    sqlite3_int64 now = filled;
+    for (int waited = 0; waited < 2000 && now > before + 500'000; waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      now = sqlite3_memory_used();
+    }
+    INFO("after " << now);
+    if (idle_ms == 100) {
+      CHECK(now < before + 500'000);
+    } else {
+      CHECK(now > before + 1'000'000);
+    }
+  }
+}
