@@ -7,6 +7,7 @@
 #include "analyzers/redact.h"
 #include "analyzers/rule_pack.h"
 #include "cli/live_printer.h"
+#include "cli/store_health.h"
 #include "cli/store_annotator.h"
 #include "proxy/tls/cert_authority.h"
 
@@ -15,7 +16,8 @@ namespace authscope::cli {
 CaptureSession::~CaptureSession() = default;
 
 Result<std::unique_ptr<CaptureSession>> CaptureSession::start(uv_loop_t* loop, const CaptureOptions& options,
-                                                              const HomePaths& paths, std::ostream& live) {
+                                                              const HomePaths& paths, std::ostream& live,
+                                                              std::ostream& warnings) {
   std::unique_ptr<CaptureSession> s(new CaptureSession());
   s->options_ = options;
 
@@ -70,12 +72,15 @@ Result<std::unique_ptr<CaptureSession>> CaptureSession::start(uv_loop_t* loop, c
     live << "authscope: --keep-secrets: tokens, secrets and cookies are stored unredacted in " << options.db_path
          << "\n";
   }
+  s->health_ = std::make_unique<StoreHealthWatch>(loop, *s->store_, warnings);
+  s->health_->start();
   return s;
 }
 
 void CaptureSession::stop(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
+  if (health_) health_->close();
   server_->shutdown(std::move(done));
 }
 

@@ -5,6 +5,9 @@
 // writer thread unless keep_secrets), creates the proxy server, listens and writes the ready
 // file. Completed flows go from the loop thread straight to FlowStore::enqueue (never blocks).
 //
+// Store health: whatever `quiet` says, a line on `warnings` as soon as flows are not being stored
+// (and when they are again): cli/store_health.h.
+//
 // Live output: unless quiet, the store's after_commit hook (writer thread) feeds each committed
 // batch to a live Analysis and prints one line per flow, marked with the rules whose findings name
 // it, under a mutex. In quiet mode no hook is installed at all, so output costs the proxy nothing.
@@ -30,12 +33,15 @@
 namespace authscope::cli {
 
 class LiveFlowPrinter;
+class StoreHealthWatch;
 
 class CaptureSession {
  public:
-  // `live` receives the per-flow lines and hints (stdout for `proxy`, stderr for `run`).
+  // `live` receives the per-flow lines and hints (stdout for `proxy`, stderr for `run`),
+  // `warnings` the store health lines (stderr).
   static Result<std::unique_ptr<CaptureSession>> start(uv_loop_t* loop, const CaptureOptions& options,
-                                                       const HomePaths& paths, std::ostream& live);
+                                                       const HomePaths& paths, std::ostream& live,
+                                                       std::ostream& warnings);
   ~CaptureSession();
 
   const std::string& bound_address() const { return bound_; }  // "127.0.0.1:8080"
@@ -60,6 +66,7 @@ class CaptureSession {
   std::shared_ptr<LiveFlowPrinter> printer_;
   std::unique_ptr<FlowStore> store_;
   std::unique_ptr<ProxyServer> server_;
+  std::unique_ptr<StoreHealthWatch> health_;
   std::string bound_;
   uint16_t bound_port_ = 0;
   bool stopping_ = false;

@@ -55,7 +55,7 @@ int cmd_proxy(CommandContext& ctx) {
   ProxyLoop p;
   p.out = &ctx.out;
   if (int rc = uv_loop_init(&p.loop); rc != 0) return cli::failure(ctx, "proxy", uv_strerror(rc));
-  auto capture = cli::CaptureSession::start(&p.loop, options.value(), paths, ctx.out);
+  auto capture = cli::CaptureSession::start(&p.loop, options.value(), paths, ctx.out, ctx.err);
   if (!capture.ok()) {
     uv_run(&p.loop, UV_RUN_NOWAIT);  // let anything the failed start opened close
     uv_loop_close(&p.loop);

@@ -110,7 +110,7 @@ int cmd_run(CommandContext& ctx) {
   SignalForwarding forwarding;
   RunLoop r;
   if (int rc = uv_loop_init(&r.loop); rc != 0) return cli::failure(ctx, "run", uv_strerror(rc));
-  auto capture = cli::CaptureSession::start(&r.loop, options.value(), paths, ctx.err);
+  auto capture = cli::CaptureSession::start(&r.loop, options.value(), paths, ctx.err, ctx.err);
   if (!capture.ok()) {
     uv_run(&r.loop, UV_RUN_NOWAIT);
     uv_loop_close(&r.loop);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "storage/flow_store.h"
 #include "tests/integration/cli_test_support.h"
@@ -76,6 +77,31 @@ struct World {
     return std::move(run.value());
   }
 
+  // `authscope proxy` on a free loopback port, storing into `db`, with `options` added; returns
+  // once its ready file names the port.
+  struct RunningProxy {
+    std::unique_ptr<testkit::ProcessRun> process;
+    uint16_t port = 0;
+    std::string ready_file;
+  };
+  RunningProxy start_proxy(std::vector<std::string> options = {}) const {
+    RunningProxy p;
+    p.ready_file = temp.file("ready");
+    std::vector<std::string> args = {"proxy", "--listen", "127.0.0.1:0", "--ready-file", p.ready_file, "--db", db};
+    args.insert(args.end(), options.begin(), options.end());
+    p.process = start(std::move(args));
+    REQUIRE(testkit::wait_for_file(p.ready_file, 20s));
+    p.port = testkit::port_from_ready_file(p.ready_file);
+    REQUIRE(p.port != 0);
+    return p;
+  }
+
+  // curl through the proxy on `port` to the fake upstream's `path` (plain HTTP upstream).
+  testkit::CommandResult curl_through(uint16_t port, const std::string& path) const {
+    return testkit::run_curl({"-sS", "--max-time", "20", "-x", fmt::format("http://127.0.0.1:{}", port),
+                              fmt::format("http://127.0.0.1:{}{}", upstream->port(), path)});
+  }
+
   // Runs authscope to completion (bounded).
   testkit::CommandResult authscope(std::vector<std::string> args, std::chrono::milliseconds timeout = 120s) const {
     auto p = start(std::move(args));
@@ -127,18 +153,8 @@ TEST_CASE("proxy: ready file on port 0, curl through it, SIGINT drains, summaris
     return;
   }
   World world(/*tls=*/false);
-  std::string ready = world.temp.file("ready");
-  auto proxy = world.start({"proxy", "--listen", "127.0.0.1:0", "--ready-file", ready, "--db", world.db});
-  REQUIRE(testkit::wait_for_file(ready, 20s));
-  uint16_t port = testkit::port_from_ready_file(ready);
-  REQUIRE(port != 0);
-
-  std::string proxy_url = fmt::format("http://127.0.0.1:{}", port);
-  std::string target = fmt::format("http://127.0.0.1:{}/echo?from=cli-test", world.upstream->port());
-  for (int i = 0; i < 2; ++i) {
-    auto curl = testkit::run_curl({"-sS", "--max-time", "20", "-x", proxy_url, target});
-    CHECK(curl.exit_code == 0);
-  }
+  auto [proxy, port, ready] = world.start_proxy();
+  for (int i = 0; i < 2; ++i) CHECK(world.curl_through(port, "/echo?from=cli-test").exit_code == 0);
   std::this_thread::sleep_for(300ms);  // one commit window, so the live lines are printed
   proxy->interrupt();
   auto code = proxy->wait(30s);
@@ -159,13 +175,8 @@ TEST_CASE("proxy: SIGTERM exits 0 too, and --quiet prints no flow lines", "[e2e]
     return;
   }
   World world(/*tls=*/false);
-  std::string ready = world.temp.file("ready");
-  auto proxy = world.start({"proxy", "--quiet", "--listen", "127.0.0.1:0", "--ready-file", ready, "--db", world.db});
-  REQUIRE(testkit::wait_for_file(ready, 20s));
-  uint16_t port = testkit::port_from_ready_file(ready);
-  auto curl = testkit::run_curl({"-sS", "--max-time", "20", "-x", fmt::format("http://127.0.0.1:{}", port),
-                                 fmt::format("http://127.0.0.1:{}/echo", world.upstream->port())});
-  CHECK(curl.exit_code == 0);
+  auto [proxy, port, ready] = world.start_proxy({"--quiet"});
+  CHECK(world.curl_through(port, "/echo").exit_code == 0);
   proxy->terminate();
   auto code = proxy->wait(30s);
   REQUIRE(code.has_value());
@@ -173,6 +184,39 @@ TEST_CASE("proxy: SIGTERM exits 0 too, and --quiet prints no flow lines", "[e2e]
   std::string out = proxy->stdout_text();
   CHECK(out.find("/echo") == std::string::npos);
   CHECK(out.find("1 flows analyzed") != std::string::npos);
+  CHECK(world.stored_flows() == 1);
+}
+
+TEST_CASE("proxy: flows that cannot be stored are reported while it runs, and the recovery too", "[e2e][cli]") {
+  if (!testkit::have_executable("curl")) {
+    WARN("curl is not installed: skipped");
+    return;
+  }
+  World world(/*tls=*/false);
+  auto [proxy, port, ready] = world.start_proxy({"--quiet"});
+  // Another process holds the store's write lock (as `sqlite3 flows.db` in a transaction would):
+  // the proxy's writer waits its busy timeout (5 s), then reports and keeps the flow queued.
+  sqlite3* locker = nullptr;
+  REQUIRE(sqlite3_open(world.db.c_str(), &locker) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(world.curl_through(port, "/echo").exit_code == 0);  // the client never waits for the store
+  auto stderr_has = [&](const char* text) {
+    for (int i = 0; i < 200; ++i) {
+      if (proxy->stderr_text().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  CHECK(stderr_has("authscope: warning: "));
+  CHECK(proxy->stderr_text().find("database is locked") != std::string::npos);
+  REQUIRE(sqlite3_exec(locker, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(locker);
+  CHECK(stderr_has("authscope: the store is writing flows again"));
+  proxy->interrupt();
+  auto code = proxy->wait(30s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CAPTURE(proxy->stdout_text(), proxy->stderr_text());
   CHECK(world.stored_flows() == 1);
 }
 
