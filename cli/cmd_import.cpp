@@ -1,6 +1,7 @@
 // authscope import FILE.har [--db F] [--keep-secrets]: HAR 1.2 (Chrome, Firefox, Fiddler, or an
 // authscope export) into a store. Imported flows are redacted like captured ones, so importing a
 // browser's HAR never puts usable credentials at rest unless --keep-secrets says so.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <ostream>
@@ -32,6 +33,8 @@ int cmd_import(CommandContext& ctx) {
     if (!in) return cli::failure(ctx, "import", fmt::format("cannot read {}", file));
   }
   std::string path = cli::db_path_or_default(db);
+  std::error_code ec;
+  const bool store_existed = std::filesystem::exists(path, ec);
   auto apps = cli::known_apps_for(rules);
   if (!apps.ok()) return cli::failure(ctx, "import", apps.status().message());
   SqliteStoreOptions options;
@@ -47,7 +50,15 @@ int cmd_import(CommandContext& ctx) {
   }
 
   auto imported = import_har(file == "-" ? std::cin : in, *store.value());
-  if (!imported.ok()) return cli::failure(ctx, "import", fmt::format("{}: {}", file, imported.status().message()));
+  if (!imported.ok()) {
+    // A HAR refused before anything was written leaves no new, empty store behind.
+    auto count = store.value()->count();
+    if (!store_existed && count.ok() && count.value() == 0) {
+      store.value().reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+    }
+    return cli::failure(ctx, "import", fmt::format("{}: {}", file, imported.status().message()));
+  }
   if (Status st = store.value()->flush(); !st.ok()) return cli::failure(ctx, "import", st.message());
   ctx.out << fmt::format("imported {} flows from {} into {}\n", imported.value(), file, path);
   if (keep_secrets) ctx.err << "authscope import: --keep-secrets: credentials are stored unredacted in " << path << "\n";

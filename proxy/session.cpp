@@ -80,7 +80,6 @@ const char* Session::to_string(State state) {
 Session::Session(const SessionConfig& config, SessionIo& io, uint64_t connection_id, std::string client_addr)
     : config_(config),
       io_(io),
-      matcher_(config.options.intercept_globs),
       connection_id_(connection_id),
       client_addr_(std::move(client_addr)) {
   if (config_.scratch != nullptr) {
@@ -89,10 +88,15 @@ Session::Session(const SessionConfig& config, SessionIo& io, uint64_t connection
     own_scratch_ = std::make_unique<SessionScratch>();
     scratch_ = own_scratch_.get();
   }
+  if (config_.intercept != nullptr) {
+    matcher_ = config_.intercept;
+  } else {
+    own_matcher_ = std::make_unique<http::InterceptMatcher>(config_.options.intercept_globs);
+    matcher_ = own_matcher_.get();
+  }
   request_parser_ = std::make_unique<http::HttpParser>(http::HttpParser::Kind::kRequest, config_.options.limits,
                                                        request_sink_);
-  response_parser_ = std::make_unique<http::HttpParser>(http::HttpParser::Kind::kResponse,
-                                                        config_.options.limits, response_sink_);
+  // The response parser belongs to an upstream connection: connect_upstream makes it.
 }
 
 Session::~Session() = default;
@@ -605,7 +609,7 @@ void Session::handle_connect(http::MessageHead& head) {
   connect_start_us_ = ex_.flow.times.start_us;
   // The intercept decision is made on the CONNECT host, before any TLS state exists (STYLE.md
   // B.7; issue 7 item 4: a ClientHello naming another host is never a way around capture).
-  intercept_ = config_.ca != nullptr && config_.upstream_ctx != nullptr && matcher_.matches(connect_host_) &&
+  intercept_ = config_.ca != nullptr && config_.upstream_ctx != nullptr && matcher_->matches(connect_host_) &&
                valid_certificate_name(connect_host_);
   upstream_host_ = connect_host_;
   upstream_port_ = connect_port_;
@@ -790,6 +794,7 @@ void Session::drop_idle_upstream() {
   io_.close_upstream();
   upstream_state_ = kConnClosed;
   upstream_tls_.reset();
+  response_parser_.reset();  // the next connect_upstream makes a fresh one
 }
 
 // Idle keep-alive connections are what a proxy left running all day holds most of: between
@@ -801,7 +806,7 @@ void Session::release_idle_memory() {
   }
   std::string().swap(pending_head_bytes_);
   request_parser_->release_idle_memory();
-  response_parser_->release_idle_memory();
+  if (response_parser_) response_parser_->release_idle_memory();
   if (client_tls_) client_tls_->release_idle_memory();
   if (upstream_tls_) upstream_tls_->release_idle_memory();
 }
@@ -968,7 +973,7 @@ void Session::screen_client_hello(const char* data, size_t len) {
   if (peek == ClientHelloPeek::kOk && !info.sni.empty() && !same_host(info.sni, connect_host_)) {
     // A tunnel only matters for an SNI we would have intercepted (and could intercept).
     const bool could_intercept = config_.ca != nullptr && config_.upstream_ctx != nullptr;
-    const bool refuse = intercept_ || (could_intercept && matcher_.matches(info.sni));
+    const bool refuse = intercept_ || (could_intercept && matcher_->matches(info.sni));
     if (refuse) {
       refuse_client_hello(info.sni);
       return;

@@ -183,7 +183,8 @@ class Session {
 
   const SessionConfig& config_;
   SessionIo& io_;
-  http::InterceptMatcher matcher_;
+  std::unique_ptr<http::InterceptMatcher> own_matcher_;  // only without config_.intercept
+  const http::InterceptMatcher* matcher_ = nullptr;
   uint64_t connection_id_;
   std::string client_addr_;
   State state_ = State::kReadingRequest;
@@ -195,7 +196,7 @@ class Session {
   RequestSink request_sink_{this};
   ResponseSink response_sink_{this};
   std::unique_ptr<http::HttpParser> request_parser_;
-  std::unique_ptr<http::HttpParser> response_parser_;
+  std::unique_ptr<http::HttpParser> response_parser_;  // per upstream connection; null without one
   std::string client_in_;       // client plaintext not yet consumed by the request parser
   size_t client_in_offset_ = 0;
   bool request_paused_ = false; // paused in on_head until the upstream is ready

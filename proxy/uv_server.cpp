@@ -19,6 +19,8 @@ UvServer::UvServer(uv_loop_t* loop, SessionConfig config, std::unique_ptr<CertAu
       trimmer_(loop) {
   config_.ca = ca_.get();
   config_.scratch = &scratch_;
+  intercept_ = http::InterceptMatcher(config_.options.intercept_globs);
+  config_.intercept = &intercept_;
 }
 
 UvServer::~UvServer() {

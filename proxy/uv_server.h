@@ -56,6 +56,7 @@ class UvServer final : public ProxyServer {
   FlowSink sink_;
   std::unique_ptr<char[]> read_buffer_;
   SessionScratch scratch_;
+  http::InterceptMatcher intercept_;
   IdleMemoryTrimmer trimmer_;
   uv_tcp_t listener_;
   uv_timer_t grace_timer_;

@@ -3,6 +3,7 @@
 // fill themselves.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -274,8 +275,15 @@ TEST_CASE("export --format har then import gives the same flows and findings", "
   r = cli({"import", bad, "--db", empty_db});
   CHECK(r.code == kExitFailure);
   CHECK(line_count(r.err) == 1);
+  CHECK_FALSE(std::filesystem::exists(empty_db));  // no new, empty store left behind
   r = cli({"import", home.scratch("missing.har"), "--db", empty_db});
   CHECK(r.code == kExitFailure);
+  CHECK_FALSE(std::filesystem::exists(empty_db));
+  // Into an existing store, a refused HAR changes nothing and the store stays.
+  r = cli({"import", bad, "--db", copy});
+  CHECK(r.code == kExitFailure);
+  CHECK(cli({"flows", "--db", copy}).code == 0);
+  CHECK(std::filesystem::exists(copy));
 }
 
 TEST_CASE("report writes each format from the store", "[integration][cli]") {
