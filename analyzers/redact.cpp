@@ -404,9 +404,10 @@ bool json_may_hold_secret(std::string_view text) {
   return false;
 }
 
-// `value` as a JSON string literal, the way nlohmann's dump() writes it (RFC 8259 §7: '"', '\\'
-// and control characters escaped, "\u00XX" for those without a short form). Tokens need no
-// escape at all, so this is mostly one copy instead of a character-by-character serializer.
+// Appends `value` as the characters between a JSON string's quotes, the way nlohmann's dump()
+// writes them (RFC 8259 §7: '"', '\\' and control characters escaped, "\u00XX" for those
+// without a short form); json_quote adds the quotes. Tokens need no escape at all, so this is
+// mostly one copy instead of a character-by-character serializer.
 void append_json_string_content(std::string& out, std::string_view value) {
   size_t plain_from = 0;
   for (size_t i = 0; i < value.size(); ++i) {

@@ -7,8 +7,8 @@
 #include "analyzers/redact.h"
 #include "analyzers/rule_pack.h"
 #include "cli/live_printer.h"
-#include "cli/store_health.h"
 #include "cli/store_annotator.h"
+#include "cli/store_health.h"
 #include "proxy/tls/cert_authority.h"
 
 namespace authscope::cli {

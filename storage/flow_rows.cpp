@@ -1,11 +1,11 @@
 #include "storage/flow_rows.h"
 
-#include "storage/header_block.h"
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
+
+#include "storage/header_block.h"
 
 namespace authscope {
 namespace {
@@ -289,6 +289,8 @@ Result<FlowRowReader> FlowRowReader::prepare(sqlite::Db& db) {
   r.db_ = &db;
   auto flow = db.prepare(fmt::format("SELECT {} FROM flows WHERE id = ?", kFlowColumns));
   if (!flow.ok()) return flow.status();
+  // `side` twice: read_headers_columns reads (side, headers), read_body_columns (side, truncated,
+  // wire_size, body).
   auto messages = db.prepare("SELECT side, headers, side, truncated, wire_size, body FROM messages WHERE flow_id = ?");
   if (!messages.ok()) return messages.status();
   auto tokens = db.prepare(fmt::format("SELECT {} FROM {} WHERE t.flow_id = ? ORDER BY t.idx", kTokenColumns, kTokenJoin));
