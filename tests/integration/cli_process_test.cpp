@@ -193,7 +193,11 @@ TEST_CASE("proxy: flows that cannot be stored are reported while it runs, and th
     return;
   }
   World world(/*tls=*/false);
-  auto [proxy, port, ready] = world.start_proxy({"--quiet"});
+  // Not a structured binding: the lambda below captures the process (clang 14 cannot capture
+  // a structured binding).
+  World::RunningProxy running = world.start_proxy({"--quiet"});
+  auto& proxy = running.process;
+  const uint16_t port = running.port;
   // Another process holds the store's write lock (as `sqlite3 flows.db` in a transaction would):
   // the proxy's writer waits its busy timeout (5 s), then reports and keeps the flow queued.
   sqlite3* locker = nullptr;
